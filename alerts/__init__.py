@@ -1,0 +1,1 @@
+"""Absconding detectors and the alert lifecycle: pure, event-time driven, clock injected."""

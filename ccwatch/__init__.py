@@ -1,0 +1,1 @@
+"""ccwatch composition: settings, the embedded broker, reference data, the CLI."""

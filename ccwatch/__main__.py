@@ -1,0 +1,3 @@
+from ccwatch.cli import main
+
+main()

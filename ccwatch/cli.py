@@ -1,0 +1,252 @@
+"""The ``ccwatch`` command: run everything, or each part alone."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ccwatch.broker import EmbeddedBroker
+from ccwatch.settings import Settings
+from models.events import AlertEvent
+
+app = typer.Typer(help="ccwatch: community-correction supervision over Kafka.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def main() -> None:
+    app()
+
+
+@contextlib.contextmanager
+def _broker(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a broker: the configured one, or an embedded one for the block."""
+    if settings.kafka_bootstrap:
+        yield settings
+        return
+    Path("var").mkdir(exist_ok=True)
+    broker = EmbeddedBroker(log_path=Path("var/tansu.log")).start()
+    console.print(f"[cyan]embedded broker (tansu) on {broker.bootstrap}[/]")
+    try:
+        yield settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+    finally:
+        broker.stop()
+
+
+def _require_broker(settings: Settings) -> None:
+    if not settings.kafka_bootstrap:
+        console.print("[red]set CCWATCH_KAFKA_BOOTSTRAP (or use `ccwatch run`)[/]")
+        raise typer.Exit(2)
+
+
+def _yesterday() -> date:
+    from scoring.localtime import LOCAL_TZ
+
+    return datetime.now(LOCAL_TZ).date() - timedelta(days=1)
+
+
+@app.command()
+def settings() -> None:
+    """Print the settings in force (from CCWATCH_* environment variables)."""
+    for name, value in Settings().model_dump().items():
+        console.print(f"CCWATCH_{name.upper()}={value}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the Alembic migrations up to the latest revision."""
+    from models.db import migrate
+
+    migrate(Settings().database_url)
+    console.print("database at head")
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Load the Shengsi reference data (offices, officers, terminals, subjects, county)."""
+    from ccwatch.seed import seed
+    from models.db import make_engine
+
+    n = seed(make_engine(Settings().database_url))
+    console.print(f"seeded 7 offices and {n} subjects")
+
+
+@app.command()
+def schemas(out: Path = Path("docs/schemas")) -> None:
+    """Write the wire contract's JSON Schema files."""
+    import json
+
+    from models.events import json_schemas
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def broker() -> None:
+    """Run the embedded broker alone until interrupted."""
+    with _broker(Settings(kafka_bootstrap="")) as s:
+        console.print(f"export CCWATCH_KAFKA_BOOTSTRAP={s.kafka_bootstrap}")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+@app.command()
+def worker() -> None:
+    """Run a stream worker (starts the embedded broker if no address is set)."""
+    from streams.app import run_worker
+
+    with _broker(Settings()) as s:
+        run_worker(s)
+
+
+@app.command()
+def simulate(
+    day: Annotated[str, typer.Option("--date", help="Local day, YYYY-MM-DD.")] = "",
+    seed: int = 7,
+    speed: Annotated[float, typer.Option(help="Event time per wall time; 0: no pause.")] = 0,
+    faults: Annotated[bool, typer.Option(help="Include faulty records.")] = True,
+) -> None:
+    """Send a simulated day of terminal events to the configured broker."""
+    from terminals.producer import make_producer, send_events
+    from terminals.simulator import simulate_day
+
+    s = Settings()
+    _require_broker(s)
+    events = simulate_day(date.fromisoformat(day) if day else _yesterday(), seed, faults=faults)
+    n = send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed)
+    console.print(f"sent {n} events")
+
+
+@app.command()
+def run(
+    day: Annotated[str, typer.Option("--date", help="Simulated local day.")] = "",
+    seed: int = 7,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1440,
+    exit_after: Annotated[
+        float, typer.Option(help="Stop this many seconds after the simulation; 0: run on.")
+    ] = 0,
+) -> None:
+    """Run the whole system: broker, database, worker, simulated terminals; print alerts."""
+    from ccwatch.console import follow, render_alert
+    from ccwatch.seed import seed as seed_db
+    from models.db import make_engine, migrate
+    from streams.topics import ensure_topics
+    from terminals.producer import make_producer, send_events
+    from terminals.simulator import simulate_day
+
+    base = Settings()
+    migrate(base.database_url)
+    seed_db(make_engine(base.database_url))
+    console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
+    with _broker(base) as s:
+        ensure_topics(s.kafka_bootstrap, s.topics.all(), s.partitions, s.replication_factor)
+        env = {**os.environ, "CCWATCH_KAFKA_BOOTSTRAP": s.kafka_bootstrap}
+        proc = subprocess.Popen([sys.executable, "-m", "ccwatch", "worker"], env=env)
+        stop = threading.Event()
+
+        def on_alert(alert: AlertEvent) -> None:
+            render_alert(console, alert)
+
+        def on_dead_letter(reason: str, detail: str, key: bytes | None) -> None:
+            console.print(f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]")
+
+        tail = threading.Thread(
+            target=follow, args=(s.kafka_bootstrap, s.topics, on_alert, on_dead_letter, stop),
+            daemon=True,
+        )  # fmt: skip
+        tail.start()
+        try:
+            sim_day = date.fromisoformat(day) if day else _yesterday()
+            events = simulate_day(sim_day, seed)
+            console.print(f"[cyan]simulating {sim_day} ({len(events)} events, x{speed:g})[/]")
+            send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed,
+                        on_send=lambda e: e.note.startswith("ferry") and console.print(
+                            f"[dim]{local(e.occurred_at):%H:%M} fix sent: {e.key!r} {e.note}[/]"
+                        ) and None)  # fmt: skip
+            console.print("[cyan]simulation sent; Ctrl-C to stop[/]")
+            if exit_after > 0:
+                time.sleep(exit_after)
+            else:
+                while proc.poll() is None:
+                    time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            tail.join(5)
+
+
+def local(when: datetime) -> datetime:
+    from scoring.localtime import local as to_local
+
+    return to_local(when)
+
+
+@app.command("alerts")
+def list_alerts(
+    state: Annotated[str, typer.Option(help="open, resolved or all")] = "all",
+    limit: int = 50,
+) -> None:
+    """List alerts from the database, newest first."""
+    from models.db import make_engine
+    from models.records import Alert
+
+    query = select(Alert).order_by(Alert.opened_at.desc()).limit(limit)
+    if state != "all":
+        query = query.where(Alert.state == state)
+    table = Table("opened (local)", "subject", "office", "type", "state", "rule", "reason")
+    with Session(make_engine(Settings().database_url)) as session:
+        for a in session.scalars(query):
+            table.add_row(f"{local(a.opened_at):%Y-%m-%d %H:%M}", a.subject_id, a.office_id,
+                          a.alert_type, a.state, a.rule, a.reason_zh)  # fmt: skip
+    console.print(table)
+
+
+@app.command("points")
+def list_points(
+    subject: Annotated[str, typer.Option(help="Only this subject id.")] = "",
+    month: Annotated[str, typer.Option(help="Local month YYYY-MM.")] = "",
+    limit: int = 100,
+) -> None:
+    """List points entries from the database, newest first."""
+    from models.db import make_engine
+    from models.records import PointsEntryRow as P
+
+    query = select(P).order_by(P.occurred_at.desc()).limit(limit)
+    if subject:
+        query = query.where(P.subject_id == subject)
+    if month:
+        query = query.where(P.local_month == month)
+    table = Table("when (local)", "subject", "rule", "delta", "ruleset", "reason", "evidence")
+    with Session(make_engine(Settings().database_url)) as session:
+        for e in session.scalars(query):
+            table.add_row(f"{local(e.occurred_at):%Y-%m-%d %H:%M}", e.subject_id, e.rule_id,
+                          f"{e.delta:+d}", f"{e.ruleset_id}@{e.ruleset_version}", e.reason_zh,
+                          e.evidence[0][:8] + "…")  # fmt: skip
+    console.print(table)

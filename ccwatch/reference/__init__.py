@@ -1,0 +1,101 @@
+"""Shengsi county reference data: offices, terminals, the county outline, places, demo people.
+
+Geography is approximate (WGS-84) and comes from ``shared/domain.md``; demo subjects are
+generated deterministically so the seed, the simulator and the tests agree.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OfficeData:
+    id: str
+    name_zh: str
+    name_en: str
+    zone: str
+    lat: float
+    lon: float
+    island: str
+
+
+@dataclass(frozen=True)
+class PersonData:
+    id: str
+    name: str
+    office_id: str
+    officer_id: str
+    correction_type: str
+    level: str
+    starts_on: date
+    ends_on: date
+    home_lat: float
+    home_lon: float
+
+
+@dataclass(frozen=True)
+class Reference:
+    offices: tuple[OfficeData, ...]
+    county: dict[str, Any]  # GeoJSON Polygon
+    places: dict[str, tuple[float, float]]  # name -> (lat, lon)
+    subjects: tuple[PersonData, ...]
+
+    def office(self, office_id: str) -> OfficeData:
+        return next(o for o in self.offices if o.id == office_id)
+
+    @staticmethod
+    def terminal_id(office_id: str) -> str:
+        return f"T-{office_id}-1"
+
+    @staticmethod
+    def officer_ids(office_id: str) -> tuple[str, str]:
+        return (f"O-{office_id}-1", f"O-{office_id}-2")
+
+
+SUBJECTS_PER_OFFICE = {
+    "caiyuan": 12, "wulong": 5, "huanglong": 4, "huaniao": 3,
+    "shengshan": 5, "gouqi": 4, "yangshan": 5,
+}  # fmt: skip
+ABSCONDER_ID = "SS-0007"  # a Caiyuan subject who takes the ferry to Luchao in the demo day
+
+
+@cache
+def shengsi() -> Reference:
+    raw = json.loads(resources.files(__name__).joinpath("shengsi.json").read_text("utf-8"))
+    offices = tuple(OfficeData(**o) for o in raw["offices"])
+    places = {name: (p[0], p[1]) for name, p in raw["places"].items()}
+    return Reference(offices, raw["county"], places, tuple(_demo_subjects(offices)))
+
+
+def _demo_subjects(offices: tuple[OfficeData, ...]) -> list[PersonData]:
+    rng = random.Random(20230512)
+    types = ["probation"] * 7 + ["parole"] * 2 + ["control", "medical_parole"]
+    levels = ["normal"] * 5 + ["strict"] * 3 + ["lenient"] * 2
+    people: list[PersonData] = []
+    number = 0
+    for office in offices:
+        for i in range(SUBJECTS_PER_OFFICE[office.id]):
+            number += 1
+            starts = date.fromordinal(date(2025, 3, 1).toordinal() + rng.randrange(600))
+            people.append(
+                PersonData(
+                    id=f"SS-{number:04d}",
+                    name=f"对象{number:03d}",
+                    office_id=office.id,
+                    officer_id=Reference.officer_ids(office.id)[i % 2],
+                    correction_type=rng.choice(types),
+                    level=rng.choice(levels),
+                    starts_on=starts,
+                    ends_on=date.fromordinal(starts.toordinal() + 365 * rng.randint(1, 3)),
+                    home_lat=round(office.lat + rng.uniform(-0.008, 0.008), 6),
+                    home_lon=round(office.lon + rng.uniform(-0.010, 0.010), 6),
+                )
+            )
+    return people

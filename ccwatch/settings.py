@@ -1,0 +1,55 @@
+"""Settings from environment variables (prefix ``CCWATCH_``), each with a documented default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.topics import TopicNames
+
+
+class Settings(BaseSettings):
+    """Every knob of a ccwatch process. ``ccwatch settings`` prints the values in force."""
+
+    model_config = SettingsConfigDict(env_prefix="CCWATCH_", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        "",
+        description="Kafka bootstrap servers (host:port,...). Empty: start the embedded "
+        "tansu broker on a free loopback port.",
+    )
+    database_url: str = Field(
+        "sqlite:///var/ccwatch.db",
+        description="SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...).",
+    )
+    topic_prefix: str = Field("ccwatch", description="Prefix of every topic name.")
+    partitions: int = Field(4, ge=1, description="Partitions of every ccwatch topic.")
+    replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+    app_id: str = Field("ccwatch", description="Faust app id = Kafka consumer group.")
+    session_timeout_s: float = Field(
+        8.0, gt=0, description="Consumer session timeout; the group join waits about half."
+    )
+    registry_refresh_s: float = Field(
+        30.0, gt=0, description="How often workers reload subjects, terminals and leaves."
+    )
+    max_clock_skew_s: float = Field(
+        300.0, ge=0, description="Events further ahead of the worker's clock are rejected."
+    )
+    sink_batch_size: int = Field(500, ge=1, description="Records per database write.")
+    sink_batch_window_s: float = Field(0.5, gt=0, description="Longest wait to fill a batch.")
+    ruleset_path: Path | None = Field(
+        None, description="Points rule file; empty: the shipped default rule set."
+    )
+    web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
+    worker_web_port: int = Field(
+        0, ge=0, description="Port of the worker's Faust web server; 0 picks a free one."
+    )
+    data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
+    log_level: str = Field("info", description="Worker log level.")
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
+

@@ -1,0 +1,169 @@
+"""Wire contract v1: the JSON records terminals send and ccwatch publishes.
+
+The structs are the single source of truth: decoding validates against them and
+``ccwatch schemas`` exports them as the JSON Schema files under ``docs/schemas``.
+Unknown fields are ignored (vendors may add fields); removing or changing one is a new version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+CONTRACT_VERSION = 1
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+EventTime = Annotated[
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description="Event time, RFC 3339 with a UTC offset (e.g. 2026-11-30T09:15:00+08:00).",
+        extra_json_schema={"pattern": r"(Z|z|[+-]\d{2}:\d{2})$"},
+    ),
+]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0, description="WGS-84 degrees.")]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0, description="WGS-84 degrees.")]
+
+
+class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A subject's identity-verified report (报到) at a self-service terminal."""
+
+    event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
+    subject_id: Text
+    terminal_id: Text
+    occurred_at: EventTime
+    method: Literal["face", "fingerprint"]
+    match_score: Annotated[
+        float, msgspec.Meta(ge=0.0, le=1.0, description="Biometric match score, 0..1.")
+    ]
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
+    """One position of a subject's phone or bracelet."""
+
+    event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
+    subject_id: Text
+    device_id: Text
+    occurred_at: EventTime
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Annotated[
+        float, msgspec.Meta(ge=0.0, description="Radius of the 68% confidence circle, metres.")
+    ]
+    source: Literal["gps", "cell", "wifi"]
+    battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
+AlertTransition = Literal["opened", "resolved"]
+
+
+class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A transition of an alert's lifecycle, published on the alerts topic.
+
+    ``alert_id`` is derived from the evidence, so a redelivered event yields the same id;
+    consumers deduplicate on ``transition_id``.
+    """
+
+    transition_id: str
+    alert_id: str
+    transition: AlertTransition
+    alert_type: Literal["out_of_bounds"]
+    severity: Literal["low", "medium", "high"]
+    subject_id: str
+    office_id: str
+    zone: str
+    rule: Annotated[str, msgspec.Meta(description="Detector rule and its version.")]
+    evidence: Annotated[list[str], msgspec.Meta(description="Event ids behind the transition.")]
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description="Event time.")]
+    recorded_at: Annotated[datetime, msgspec.Meta(tz=True, description="Processing time.")]
+    reason_zh: str
+    reason_en: str
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    actor: str = "system"
+
+
+class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One append-only entry of a subject's points ledger, published on the points topic."""
+
+    entry_id: str
+    subject_id: str
+    office_id: str
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description="Event time.")]
+    local_month: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")]
+    ruleset_id: str
+    ruleset_version: str
+    rule_id: str
+    delta: int
+    evidence: list[str]
+    reason_zh: str
+    reason_en: str
+    recorded_at: Annotated[datetime, msgspec.Meta(tz=True, description="Processing time.")]
+    reverses_entry_id: str | None = None
+
+
+INPUT_TYPES: dict[str, type[CheckIn] | type[LocationFix]] = {
+    "checkin": CheckIn,
+    "location": LocationFix,
+}
+OUTPUT_TYPES: dict[str, type[AlertEvent] | type[PointsEntry]] = {
+    "alert": AlertEvent,
+    "points-entry": PointsEntry,
+}
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {
+    t: msgspec.json.Decoder(t) for t in (*INPUT_TYPES.values(), *OUTPUT_TYPES.values())
+}
+_encoder = msgspec.json.Encoder()
+
+
+class Rejection(msgspec.Struct, frozen=True):
+    """Why a record cannot be processed: a stable reason code and a human detail."""
+
+    reason: str
+    detail: str
+
+
+T = TypeVar("T")
+
+
+def decode(payload: bytes, kind: type[T]) -> T | Rejection:
+    """Decode and validate one record; a :class:`Rejection` names what is wrong."""
+    try:
+        return _decoders[kind].decode(payload)  # type: ignore[no-any-return]
+    except msgspec.ValidationError as exc:
+        return Rejection(_classify(str(exc)), str(exc))
+    except msgspec.DecodeError as exc:
+        return Rejection("undecodable", str(exc))
+
+
+def _classify(message: str) -> str:
+    """Map a validation message to a reason code (coordinates and offsets get their own)."""
+    if message.endswith(("`$.lat`", "`$.lon`")) and ("<=" in message or ">=" in message):
+        return "coordinates_out_of_range"
+    if message.endswith("`$.occurred_at`") and "timezone" in message:
+        return "timestamp_without_offset"
+    return "schema_violation"
+
+
+def encode(record: msgspec.Struct) -> bytes:
+    return _encoder.encode(record)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (draft 2020-12) of every record type, keyed by file stem."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, kind in {**INPUT_TYPES, **OUTPUT_TYPES}.items():
+        schema = msgspec.json.schema(kind)
+        body = schema["$defs"][kind.__name__]
+        out[f"{name}.v{CONTRACT_VERSION}"] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://ccwatch.example/schemas/{name}.v{CONTRACT_VERSION}.json",
+            **body,
+        }
+    return out

@@ -1,0 +1,85 @@
+"""What ccwatch decides: alerts with their transitions, and the points ledger.
+
+Ids are derived from the evidence, so a redelivered event maps onto the row it made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TimestampMixin
+
+
+class Alert(TimestampMixin, Base):
+    """An alert for the command center; at most one open per subject and type."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    alert_type: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    reason_zh: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(doc="Event time of the first evidence.")
+    raised_at: Mapped[datetime] = mapped_column(doc="Processing time the alert was raised.")
+    resolved_at: Mapped[datetime | None]
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+
+    __table_args__ = (
+        Index(
+            "uq_alerts_one_open_per_subject_type",
+            "subject_id",
+            "alert_type",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+
+class AlertTransitionRow(Base):
+    """One step of an alert's lifecycle, with who and when."""
+
+    __tablename__ = "alert_transitions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    transition: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PointsEntryRow(Base):
+    """An append-only ledger entry; corrections reference the entry they reverse."""
+
+    __tablename__ = "points_entries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    occurred_at: Mapped[datetime]
+    local_month: Mapped[str] = mapped_column(String(7))
+    ruleset_id: Mapped[str] = mapped_column(String(64))
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    delta: Mapped[int]
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    reason_zh: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    reverses_entry_id: Mapped[str | None] = mapped_column(ForeignKey("points_entries.id"))
+
+    __table_args__ = (Index("ix_points_entries_subject_month", "subject_id", "local_month"),)

@@ -1,0 +1,137 @@
+"""Reference data: judicial offices, officers, subjects, terminals, geofences, leave permits."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by its value as a plain string (no native type, portable)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Zone(enum.StrEnum):
+    EAST = "east"
+    CENTRAL = "central"
+    WEST = "west"
+
+
+class CorrectionType(enum.StrEnum):
+    PROBATION = "probation"  # 缓刑
+    PAROLE = "parole"  # 假释
+    CONTROL = "control"  # 管制
+    MEDICAL_PAROLE = "medical_parole"  # 暂予监外执行
+
+
+class Level(enum.StrEnum):
+    """Classification level (分类管理)."""
+
+    STRICT = "strict"  # 严管
+    NORMAL = "normal"  # 普管
+    LENIENT = "lenient"  # 宽管
+
+
+class GeofenceKind(enum.StrEnum):
+    COUNTY = "county"  # the jurisdiction a subject may not leave without approval
+    FORBIDDEN = "forbidden"  # a prohibition order's exclusion zone
+
+
+class LeaveStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Office(TimestampMixin, Base):
+    """A township judicial office (司法所)."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    zone: Mapped[Zone] = mapped_column(_enum(Zone))
+    lat: Mapped[float]
+    lon: Mapped[float]
+
+    subjects: Mapped[list[Subject]] = relationship(back_populates="office")
+
+
+class Officer(TimestampMixin, Base):
+    """A correction officer working at one office."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class Subject(TimestampMixin, Base):
+    """A person serving a community sentence (社区矫正对象) and their supervision period."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    officer_id: Mapped[str | None] = mapped_column(ForeignKey("officers.id"))
+    correction_type: Mapped[CorrectionType] = mapped_column(_enum(CorrectionType))
+    level: Mapped[Level] = mapped_column(_enum(Level))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    home_lat: Mapped[float | None]
+    home_lon: Mapped[float | None]
+
+    office: Mapped[Office] = relationship(back_populates="subjects")
+
+
+class Terminal(TimestampMixin, Base):
+    """A self-service correction kiosk (自助矫正终端) at an office."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    lat: Mapped[float]
+    lon: Mapped[float]
+
+
+class Geofence(TimestampMixin, Base):
+    """A polygon: the county boundary, or a subject's forbidden zone."""
+
+    __tablename__ = "geofences"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[GeofenceKind] = mapped_column(_enum(GeofenceKind))
+    name: Mapped[str] = mapped_column(String(128))
+    subject_id: Mapped[str | None] = mapped_column(ForeignKey("subjects.id"), index=True)
+    geometry: Mapped[dict[str, object]] = mapped_column(JSON, doc="GeoJSON Polygon, lon/lat")
+    buffer_m: Mapped[float] = mapped_column(default=0.0)
+
+
+class LeavePermit(TimestampMixin, Base):
+    """Permission to leave the county (请假外出) for a time window."""
+
+    __tablename__ = "leave_permits"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    destination: Mapped[str] = mapped_column(Text)
+    status: Mapped[LeaveStatus] = mapped_column(_enum(LeaveStatus))
+    approved_by: Mapped[str | None] = mapped_column(ForeignKey("officers.id"))

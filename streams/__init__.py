@@ -1,0 +1,1 @@
+"""The Faust app: topics, agents, tables and timers wired around scoring/ and alerts/."""

@@ -1,0 +1,175 @@
+"""The Faust app: input topics keyed by subject id, one state table, outputs and sinks.
+
+Thin wiring: every decision is made in :mod:`streams.pipeline` (and below it in alerts/
+and scoring/); this module moves bytes between Kafka, the table and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import faust
+from faust.types import EventT, StreamT
+
+from alerts.clock import Clock, SystemClock
+from ccwatch.settings import Settings
+from models.db import make_engine
+from models.events import AlertEvent, PointsEntry, Rejection, decode, encode
+from models.registry import load_registry
+from scoring.rules import load_ruleset
+from streams.pipeline import Outcome, Pipeline, dump_state, load_state
+from streams.sink import DatabaseSink
+from streams.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", AlertEvent, PointsEntry)
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
+    """Build the worker app for ``settings`` (the broker address must be set)."""
+    assert settings.kafka_bootstrap, "create_app needs a broker address"
+    topics = settings.topics
+    engine = make_engine(settings.database_url)
+    pipeline = Pipeline(
+        load_registry(engine),
+        load_ruleset(settings.ruleset_path),
+        clock or SystemClock(),
+        settings.max_clock_skew_s,
+    )
+    sink = DatabaseSink(engine)
+
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        datadir=_datadir(settings),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_disable_leader=True,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
+        consumer_auto_offset_reset="earliest",
+        producer_linger=0.05,
+        web_enabled=False,
+        web_host=settings.web_host,
+        web_port=settings.worker_web_port or 6066,
+    )
+    checkins = app.topic(topics.checkins, **RAW)
+    locations = app.topic(topics.locations, **RAW)
+    alerts = app.topic(topics.alerts, **RAW)
+    points = app.topic(topics.points, **RAW)
+    dead_letter = app.topic(topics.dead_letter, **RAW)
+    # Written only when a subject's decisions change (rarely), never per event.
+    state = app.Table(
+        "subject-state", default=None, partitions=settings.partitions,
+        key_type=bytes, value_type=bytes,  # bytes -> raw serializers
+    )  # fmt: skip
+
+    async def reject(event: EventT[Any, Any], why: Rejection) -> None:
+        msg = event.message
+        log.warning("dead-letter %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, why.detail)
+        await dead_letter.send(
+            key=msg.key,
+            value=msg.value,
+            headers=[
+                ("ccwatch.reason", why.reason.encode()),
+                ("ccwatch.detail", why.detail.encode()),
+                ("ccwatch.topic", msg.topic.encode()),
+                ("ccwatch.partition", str(msg.partition).encode()),
+                ("ccwatch.offset", str(msg.offset).encode()),
+            ],
+        )
+
+    async def publish(key: bytes, outcome: Outcome, before: bytes | None) -> None:
+        raw = dump_state(outcome.state)
+        if raw != before:
+            state[key] = raw
+        for alert in outcome.alerts:
+            await alerts.send(key=key, value=encode(alert))
+        for entry in outcome.points:
+            await points.send(key=key, value=encode(entry))
+
+    @app.agent(checkins, name="checkins")
+    async def on_checkins(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            checkin = pipeline.validate_checkin(event.value, event.key)
+            if isinstance(checkin, Rejection):
+                await reject(event, checkin)
+                continue
+            before = state.get(event.key)
+            await publish(event.key, pipeline.apply_checkin(load_state(before), checkin), before)
+
+    @app.agent(locations, name="locations")
+    async def on_locations(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            fix = pipeline.validate_location(event.value, event.key)
+            if isinstance(fix, Rejection):
+                await reject(event, fix)
+                continue
+            before = state.get(event.key)
+            await publish(event.key, pipeline.apply_location(load_state(before), fix), before)
+
+    async def drain(
+        stream: StreamT[bytes], kind: type[R], write: Callable[[list[R]], int]
+    ) -> None:
+        async for batch in stream.take_events(
+            settings.sink_batch_size, within=settings.sink_batch_window_s
+        ):
+            records: list[R] = []
+            for event in batch:
+                record = decode(event.value, kind)
+                if isinstance(record, Rejection):
+                    await reject(event, record)
+                else:
+                    records.append(record)
+            await _with_retry(lambda: asyncio.to_thread(write, records), write.__name__)
+
+    @app.agent(alerts, name="alert-sink")
+    async def alert_sink(stream: StreamT[bytes]) -> None:
+        await drain(stream, AlertEvent, sink.write_alerts)
+
+    @app.agent(points, name="points-sink")
+    async def points_sink(stream: StreamT[bytes]) -> None:
+        await drain(stream, PointsEntry, sink.write_points)
+
+    @app.timer(interval=settings.registry_refresh_s, name="refresh-registry")
+    async def refresh_registry() -> None:
+        pipeline.use(await asyncio.to_thread(load_registry, engine))
+
+    app.ccwatch_pipeline = pipeline  # type: ignore[attr-defined]  # for introspection in tests
+    return app
+
+
+def _datadir(settings: Settings) -> Path:
+    path = settings.data_dir / "faust" / settings.app_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def _with_retry(write: Callable[[], Awaitable[int]], what: str) -> None:
+    """Retry a failed batch with capped backoff: records are never dropped."""
+    delay = 0.5
+    while True:
+        try:
+            await write()
+            return
+        except Exception:
+            log.exception("%s failed; retrying in %.1f s", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def run_worker(settings: Settings) -> None:
+    """Create the topics if missing, then run a worker in this process until interrupted."""
+    ensure_topics(
+        settings.kafka_bootstrap, settings.topics.all(), settings.partitions,
+        settings.replication_factor,
+    )  # fmt: skip
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,90 @@
+"""Batched, idempotent writes of alerts and points entries to the database.
+
+Ids come from the evidence, so inserts ignore rows that already exist: a redelivered
+record changes nothing. One transaction per batch, never one per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from models.events import AlertEvent, PointsEntry
+from models.records import Alert, AlertTransitionRow, PointsEntryRow
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseSink:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        result = conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
+        return max(result.rowcount, 0)
+
+    def write_points(self, entries: Sequence[PointsEntry]) -> int:
+        """Insert new ledger entries; returns how many were new."""
+        rows = [
+            {
+                "id": e.entry_id, "subject_id": e.subject_id, "office_id": e.office_id,
+                "occurred_at": e.occurred_at, "local_month": e.local_month,
+                "ruleset_id": e.ruleset_id, "ruleset_version": e.ruleset_version,
+                "rule_id": e.rule_id, "delta": e.delta, "evidence": list(e.evidence),
+                "reason_zh": e.reason_zh, "reason_en": e.reason_en,
+                "recorded_at": e.recorded_at, "reverses_entry_id": e.reverses_entry_id,
+            }
+            for e in entries
+        ]  # fmt: skip
+        with self.engine.begin() as conn:
+            return self._insert_ignore(conn, PointsEntryRow.__table__, rows)  # type: ignore[arg-type]
+
+    def write_alerts(self, events: Sequence[AlertEvent]) -> int:
+        """Apply alert transitions in order; returns how many transitions were new."""
+        new = 0
+        with self.engine.begin() as conn:
+            for e in events:
+                if e.transition == "opened":
+                    self._insert_ignore(conn, Alert.__table__, [_alert_row(e)])  # type: ignore[arg-type]
+                else:
+                    conn.execute(
+                        update(Alert)
+                        .where(Alert.id == e.alert_id, Alert.state == "open")
+                        .values(state=e.transition, resolved_at=e.occurred_at)
+                    )
+                exists = conn.scalar(select(Alert.id).where(Alert.id == e.alert_id))
+                if exists is None:
+                    # Another alert of this type is already open for the subject (e.g. state
+                    # lost in a worker restart): the database keeps the first one.
+                    log.info("alert %s not recorded: one of its type is open", e.alert_id)
+                    continue
+                new += self._insert_ignore(
+                    conn,
+                    AlertTransitionRow.__table__,  # type: ignore[arg-type]
+                    [{
+                        "id": e.transition_id, "alert_id": e.alert_id,
+                        "transition": e.transition, "actor": e.actor,
+                        "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
+                        "evidence": list(e.evidence), "note": e.reason_en,
+                    }],
+                )  # fmt: skip
+        return new
+
+
+def _alert_row(e: AlertEvent) -> dict[str, Any]:
+    return {
+        "id": e.alert_id, "subject_id": e.subject_id, "office_id": e.office_id,
+        "alert_type": e.alert_type, "severity": e.severity, "state": "open",
+        "rule": e.rule, "evidence": list(e.evidence),
+        "reason_zh": e.reason_zh, "reason_en": e.reason_en,
+        "opened_at": e.occurred_at, "raised_at": e.recorded_at, "resolved_at": None,
+        "lat": e.lat, "lon": e.lon, "accuracy_m": e.accuracy_m,
+    }  # fmt: skip

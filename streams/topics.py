@@ -1,0 +1,56 @@
+"""Topic names and their creation before any client touches them."""
+
+from __future__ import annotations
+
+import logging
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+class TopicNames:
+    """The names of ccwatch's topics under one prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.checkins = f"{prefix}.checkins"
+        self.locations = f"{prefix}.locations"
+        self.alerts = f"{prefix}.alerts"
+        self.points = f"{prefix}.points"
+        self.dead_letter = f"{prefix}.dead-letter"
+
+    def all(self) -> list[str]:
+        return [self.checkins, self.locations, self.alerts, self.points, self.dead_letter]
+
+
+def ensure_topics(
+    bootstrap: str, names: list[str], partitions: int, replication_factor: int = 1
+) -> None:
+    """Create missing topics with ``partitions`` partitions; fail on a count mismatch.
+
+    Brokers that auto-create unknown topics pick their own partition count, which breaks
+    co-partitioning with the tables' changelogs, so every topic is created up front.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ccwatch-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(n, partitions, replication_factor) for n in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+            log.info("created topics %s with %d partitions", missing, partitions)
+        described = admin.describe_topics(names)
+        for topic in described:
+            count = len(topic["partitions"])
+            if count != partitions:
+                raise RuntimeError(
+                    f"topic {topic['topic']} has {count} partitions, expected {partitions}: "
+                    "set CCWATCH_PARTITIONS to match or recreate the topic"
+                )
+    finally:
+        admin.close()
