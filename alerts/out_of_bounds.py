@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 import msgspec
 
@@ -18,7 +19,7 @@ from models.ids import derive_id
 from models.registry import LeaveWindow, SubjectRef
 
 RULE = "out_of_bounds/1"
-ALERT_TYPE = "out_of_bounds"
+ALERT_TYPE: Final = "out_of_bounds"
 
 
 class BoundaryState(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -47,10 +48,14 @@ def observe(
         alert_id = derive_id("alert", subject.id, ALERT_TYPE, fix.event_id)
         km = county.distance_to_edge_m(fix.lat, fix.lon) / 1000
         opened = _transition(
-            alert_id, "opened", subject, fix, now,
+            alert_id,
+            "opened",
+            subject,
+            fix,
+            now,
             reason_zh=f"离开县域范围 {km:.1f} 公里,无有效请假",
             reason_en=f"{km:.1f} km outside the county with no approved leave",
-        )  # fmt: skip
+        )
         return BoundaryState(alert_id, fix.occurred_at), [opened]
     if state.open_alert_id is None:
         return state, []
@@ -60,9 +65,14 @@ def observe(
         zh = f"请假外出已批准({leave.destination})"
         en = f"covered by approved leave to {leave.destination}"
     resolved = _transition(
-        state.open_alert_id, "resolved", subject, fix, now,
-        reason_zh=f"自动解除:{zh}", reason_en=f"auto-resolved: {en}",
-    )  # fmt: skip
+        state.open_alert_id,
+        "resolved",
+        subject,
+        fix,
+        now,
+        reason_zh=f"自动解除:{zh}",
+        reason_en=f"auto-resolved: {en}",
+    )
     return BoundaryState(None, fix.occurred_at), [resolved]
 
 

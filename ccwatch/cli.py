@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.settings import Settings
-from models.events import AlertEvent
+from terminals.simulator import SimEvent
 
-app = typer.Typer(help="ccwatch: community-correction supervision over Kafka.",
-                  no_args_is_help=True, add_completion=False)  # fmt: skip
+app = typer.Typer(
+    help="ccwatch: community-correction supervision over Kafka.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
@@ -161,35 +164,39 @@ def run(
     console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
     with _broker(base) as s:
         ensure_topics(s.kafka_bootstrap, s.topics.all(), s.partitions, s.replication_factor)
-        env = {**os.environ, "CCWATCH_KAFKA_BOOTSTRAP": s.kafka_bootstrap}
-        proc = subprocess.Popen([sys.executable, "-m", "ccwatch", "worker"], env=env)
+        ready = s.data_dir / f"worker-{os.getpid()}.ready"
+        ready.unlink(missing_ok=True)
+        env = {
+            **os.environ,
+            "CCWATCH_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "CCWATCH_READY_FILE": str(ready),
+        }
+        log_path = s.data_dir / "worker.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "ccwatch", "worker"], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
         stop = threading.Event()
-
-        def on_alert(alert: AlertEvent) -> None:
-            render_alert(console, alert)
-
-        def on_dead_letter(reason: str, detail: str, key: bytes | None) -> None:
-            console.print(f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]")
-
         tail = threading.Thread(
-            target=follow, args=(s.kafka_bootstrap, s.topics, on_alert, on_dead_letter, stop),
+            target=follow,
+            args=(s.kafka_bootstrap, s.topics, lambda a: render_alert(console, a),
+                  lambda reason, detail, key: console.print(
+                      f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]")),
+            kwargs={"stop": stop},
             daemon=True,
         )  # fmt: skip
         tail.start()
         try:
+            _wait_ready(proc, ready)
             sim_day = date.fromisoformat(day) if day else _yesterday()
             events = simulate_day(sim_day, seed)
-            console.print(f"[cyan]simulating {sim_day} ({len(events)} events, x{speed:g})[/]")
+            console.print(f"[cyan]simulating {sim_day}: {len(events)} events at x{speed:g}[/]")
             send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed,
-                        on_send=lambda e: e.note.startswith("ferry") and console.print(
-                            f"[dim]{local(e.occurred_at):%H:%M} fix sent: {e.key!r} {e.note}[/]"
-                        ) and None)  # fmt: skip
-            console.print("[cyan]simulation sent; Ctrl-C to stop[/]")
-            if exit_after > 0:
-                time.sleep(exit_after)
-            else:
-                while proc.poll() is None:
-                    time.sleep(0.5)
+                        on_send=_announce)  # fmt: skip
+            console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
+            deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
@@ -200,6 +207,24 @@ def run(
             except subprocess.TimeoutExpired:
                 proc.kill()
             tail.join(5)
+            ready.unlink(missing_ok=True)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout_s: float = 120) -> None:
+    with console.status("waiting for the worker to join its consumer group..."):
+        deadline = time.monotonic() + timeout_s
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                console.print("[red]the worker did not start; see its log[/]")
+                raise typer.Exit(1)
+            time.sleep(0.1)
+    console.print("[cyan]worker ready[/]")
+
+
+def _announce(event: SimEvent) -> None:
+    if event.note:
+        console.print(f"[dim]{local(event.occurred_at):%H:%M} sent {event.kind} of "
+                      f"{event.key!r}: {event.note}[/]")  # fmt: skip
 
 
 def local(when: datetime) -> datetime:
@@ -223,8 +248,15 @@ def list_alerts(
     table = Table("opened (local)", "subject", "office", "type", "state", "rule", "reason")
     with Session(make_engine(Settings().database_url)) as session:
         for a in session.scalars(query):
-            table.add_row(f"{local(a.opened_at):%Y-%m-%d %H:%M}", a.subject_id, a.office_id,
-                          a.alert_type, a.state, a.rule, a.reason_zh)  # fmt: skip
+            table.add_row(
+                f"{local(a.opened_at):%Y-%m-%d %H:%M}",
+                a.subject_id,
+                a.office_id,
+                a.alert_type,
+                a.state,
+                a.rule,
+                a.reason_zh,
+            )
     console.print(table)
 
 
@@ -246,7 +278,13 @@ def list_points(
     table = Table("when (local)", "subject", "rule", "delta", "ruleset", "reason", "evidence")
     with Session(make_engine(Settings().database_url)) as session:
         for e in session.scalars(query):
-            table.add_row(f"{local(e.occurred_at):%Y-%m-%d %H:%M}", e.subject_id, e.rule_id,
-                          f"{e.delta:+d}", f"{e.ruleset_id}@{e.ruleset_version}", e.reason_zh,
-                          e.evidence[0][:8] + "…")  # fmt: skip
+            table.add_row(
+                f"{local(e.occurred_at):%Y-%m-%d %H:%M}",
+                e.subject_id,
+                e.rule_id,
+                f"{e.delta:+d}",
+                f"{e.ruleset_id}@{e.ruleset_version}",
+                e.reason_zh,
+                e.evidence[0][:8] + "…",
+            )
     console.print(table)

@@ -26,21 +26,45 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
     ref = ref or shengsi()
     with Session(engine) as session, session.begin():
         for o in ref.offices:
-            session.merge(Office(id=o.id, name_zh=o.name_zh, name_en=o.name_en,
-                                 zone=Zone(o.zone), lat=o.lat, lon=o.lon))  # fmt: skip
+            session.merge(
+                Office(
+                    id=o.id,
+                    name_zh=o.name_zh,
+                    name_en=o.name_en,
+                    zone=Zone(o.zone),
+                    lat=o.lat,
+                    lon=o.lon,
+                )
+            )
             for n, officer_id in enumerate(ref.officer_ids(o.id), start=1):
-                session.merge(Officer(id=officer_id, office_id=o.id, name=f"{o.name_zh}矫正干警{n}"))
+                session.merge(
+                    Officer(id=officer_id, office_id=o.id, name=f"{o.name_zh}矫正干警{n}")
+                )
             session.merge(Terminal(id=ref.terminal_id(o.id), office_id=o.id, lat=o.lat, lon=o.lon))
         session.merge(
-            Geofence(id=COUNTY_FENCE_ID, kind=GeofenceKind.COUNTY, name="嵊泗县 Shengsi county",
-                     subject_id=None, geometry=ref.county, buffer_m=0.0)
-        )  # fmt: skip
+            Geofence(
+                id=COUNTY_FENCE_ID,
+                kind=GeofenceKind.COUNTY,
+                name="嵊泗县 Shengsi county",
+                subject_id=None,
+                geometry=ref.county,
+                buffer_m=0.0,
+            )
+        )
         session.flush()
         for p in ref.subjects:
             session.merge(
-                Subject(id=p.id, name=p.name, office_id=p.office_id, officer_id=p.officer_id,
-                        correction_type=CorrectionType(p.correction_type), level=Level(p.level),
-                        starts_on=p.starts_on, ends_on=p.ends_on,
-                        home_lat=p.home_lat, home_lon=p.home_lon)
-            )  # fmt: skip
+                Subject(
+                    id=p.id,
+                    name=p.name,
+                    office_id=p.office_id,
+                    officer_id=p.officer_id,
+                    correction_type=CorrectionType(p.correction_type),
+                    level=Level(p.level),
+                    starts_on=p.starts_on,
+                    ends_on=p.ends_on,
+                    home_lat=p.home_lat,
+                    home_lon=p.home_lon,
+                )
+            )
     return len(ref.subjects)

@@ -47,9 +47,11 @@ class Settings(BaseSettings):
         0, ge=0, description="Port of the worker's Faust web server; 0 picks a free one."
     )
     data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
+    ready_file: Path | None = Field(
+        None, description="Touched once the worker has joined its group (health checks)."
+    )
     log_level: str = Field("info", description="Worker log level.")
 
     @property
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)
-

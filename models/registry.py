@@ -63,11 +63,14 @@ def load_registry(engine: Engine) -> Registry:
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
-            s.id: SubjectRef(s.id, s.office_id, zones[s.office_id], s.level.value,
-                             s.starts_on, s.ends_on)
+            s.id: SubjectRef(
+                s.id, s.office_id, zones[s.office_id], s.level.value, s.starts_on, s.ends_on
+            )
             for s in session.scalars(select(Subject))
-        }  # fmt: skip
-        terminals = {t.id: TerminalRef(t.id, t.office_id) for t in session.scalars(select(Terminal))}
+        }
+        terminals = {
+            t.id: TerminalRef(t.id, t.office_id) for t in session.scalars(select(Terminal))
+        }
         leaves: dict[str, list[LeaveWindow]] = defaultdict(list)
         approved = select(LeavePermit).where(LeavePermit.status == LeaveStatus.APPROVED)
         for p in session.scalars(approved):

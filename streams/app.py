@@ -8,32 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
-from faust.types import EventT, StreamT
+from faust.types import EventT, StreamT, TopicT
 
 from alerts.clock import Clock, SystemClock
 from ccwatch.settings import Settings
 from models.db import make_engine
-from models.events import AlertEvent, PointsEntry, Rejection, decode, encode
+from models.events import AlertEvent, CheckIn, LocationFix, PointsEntry, Rejection, decode, encode
 from models.registry import load_registry
 from scoring.rules import load_ruleset
-from streams.pipeline import Outcome, Pipeline, dump_state, load_state
+from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", AlertEvent, PointsEntry)
-RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+V = TypeVar("V", CheckIn, LocationFix)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     """Build the worker app for ``settings`` (the broker address must be set)."""
     assert settings.kafka_bootstrap, "create_app needs a broker address"
-    topics = settings.topics
+    names = settings.topics
     engine = make_engine(settings.database_url)
     pipeline = Pipeline(
         load_registry(engine),
@@ -57,20 +57,24 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         producer_linger=0.05,
         web_enabled=False,
         web_host=settings.web_host,
-        web_port=settings.worker_web_port or 6066,
     )
-    checkins = app.topic(topics.checkins, **RAW)
-    locations = app.topic(topics.locations, **RAW)
-    alerts = app.topic(topics.alerts, **RAW)
-    points = app.topic(topics.points, **RAW)
-    dead_letter = app.topic(topics.dead_letter, **RAW)
-    # Written only when a subject's decisions change (rarely), never per event.
+
+    def raw_topic(name: str) -> TopicT:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        )
+
+    checkins, locations = raw_topic(names.checkins), raw_topic(names.locations)
+    alerts, points = raw_topic(names.alerts), raw_topic(names.points)
+    dead_letter = raw_topic(names.dead_letter)
+    # Keyed by subject id (raw bytes, so each changelog record stays in its source
+    # partition); written only when a subject's decisions change, never per event.
     state = app.Table(
         "subject-state", default=None, partitions=settings.partitions,
-        key_type=bytes, value_type=bytes,  # bytes -> raw serializers
+        key_type=bytes, value_type=bytes,
     )  # fmt: skip
 
-    async def reject(event: EventT[Any, Any], why: Rejection) -> None:
+    async def reject(event: EventT[Any], why: Rejection) -> None:
         msg = event.message
         log.warning("dead-letter %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, why.detail)
         await dead_letter.send(
@@ -85,10 +89,21 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ],
         )
 
-    async def publish(key: bytes, outcome: Outcome, before: bytes | None) -> None:
-        raw = dump_state(outcome.state)
-        if raw != before:
-            state[key] = raw
+    async def decide(
+        event: EventT[Any], apply: Callable[[SubjectState, V], Outcome], valid: V
+    ) -> None:
+        """Apply a valid event to its subject's state; publish what changed."""
+        key = event.key
+        before = state.get(key)
+        try:
+            outcome = apply(load_state(before), valid)
+        except Exception as exc:  # a bug must not stop the partition: park the event
+            log.exception("processing failed")
+            await reject(event, Rejection("processing_error", repr(exc)))
+            return
+        after = dump_state(outcome.state)
+        if after != before:
+            state[key] = after
         for alert in outcome.alerts:
             await alerts.send(key=key, value=encode(alert))
         for entry in outcome.points:
@@ -101,8 +116,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if isinstance(checkin, Rejection):
                 await reject(event, checkin)
                 continue
-            before = state.get(event.key)
-            await publish(event.key, pipeline.apply_checkin(load_state(before), checkin), before)
+            await decide(event, pipeline.apply_checkin, checkin)
 
     @app.agent(locations, name="locations")
     async def on_locations(stream: StreamT[bytes]) -> None:
@@ -111,15 +125,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if isinstance(fix, Rejection):
                 await reject(event, fix)
                 continue
-            before = state.get(event.key)
-            await publish(event.key, pipeline.apply_location(load_state(before), fix), before)
+            await decide(event, pipeline.apply_location, fix)
 
-    async def drain(
-        stream: StreamT[bytes], kind: type[R], write: Callable[[list[R]], int]
-    ) -> None:
-        async for batch in stream.take_events(
-            settings.sink_batch_size, within=settings.sink_batch_window_s
-        ):
+    async def drain(stream: Any, kind: type[R], write: Callable[[list[R]], int]) -> None:
+        """Decode each batch of output records and write it in one transaction."""
+        size, within = settings.sink_batch_size, settings.sink_batch_window_s
+        async for batch in stream.take_events(size, within=within):
             records: list[R] = []
             for event in batch:
                 record = decode(event.value, kind)
@@ -127,7 +138,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                     await reject(event, record)
                 else:
                     records.append(record)
-            await _with_retry(lambda: asyncio.to_thread(write, records), write.__name__)
+            await _with_retry(write, records)
 
     @app.agent(alerts, name="alert-sink")
     async def alert_sink(stream: StreamT[bytes]) -> None:
@@ -137,11 +148,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def points_sink(stream: StreamT[bytes]) -> None:
         await drain(stream, PointsEntry, sink.write_points)
 
-    @app.timer(interval=settings.registry_refresh_s, name="refresh-registry")
+    @app.timer(interval=settings.registry_refresh_s, name="refresh-registry")  # type: ignore[untyped-decorator]
     async def refresh_registry() -> None:
         pipeline.use(await asyncio.to_thread(load_registry, engine))
 
-    app.ccwatch_pipeline = pipeline  # type: ignore[attr-defined]  # for introspection in tests
+    if settings.ready_file:
+        ready_file = settings.ready_file
+
+        @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+        async def mark_ready(sender: Any, **kwargs: Any) -> None:
+            ready_file.parent.mkdir(parents=True, exist_ok=True)
+            ready_file.touch()
+
     return app
 
 
@@ -151,15 +169,15 @@ def _datadir(settings: Settings) -> Path:
     return path
 
 
-async def _with_retry(write: Callable[[], Awaitable[int]], what: str) -> None:
-    """Retry a failed batch with capped backoff: records are never dropped."""
+async def _with_retry(write: Callable[[list[R]], int], records: list[R]) -> None:
+    """Write a batch in a thread, retrying with capped backoff: records are never dropped."""
     delay = 0.5
     while True:
         try:
-            await write()
+            await asyncio.to_thread(write, records)
             return
         except Exception:
-            log.exception("%s failed; retrying in %.1f s", what, delay)
+            log.exception("%s failed; retrying in %.1f s", write.__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 

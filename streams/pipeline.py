@@ -70,7 +70,9 @@ class Pipeline:
         if isinstance(event, Rejection):
             return event
         if event.terminal_id not in self.registry.terminals:
-            return Rejection("unknown_terminal", f"terminal {event.terminal_id!r} is not registered")
+            return Rejection(
+                "unknown_terminal", f"terminal {event.terminal_id!r} is not registered"
+            )
         return self._check_common(event, key)
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:

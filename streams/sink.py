@@ -35,15 +35,23 @@ class DatabaseSink:
         """Insert new ledger entries; returns how many were new."""
         rows = [
             {
-                "id": e.entry_id, "subject_id": e.subject_id, "office_id": e.office_id,
-                "occurred_at": e.occurred_at, "local_month": e.local_month,
-                "ruleset_id": e.ruleset_id, "ruleset_version": e.ruleset_version,
-                "rule_id": e.rule_id, "delta": e.delta, "evidence": list(e.evidence),
-                "reason_zh": e.reason_zh, "reason_en": e.reason_en,
-                "recorded_at": e.recorded_at, "reverses_entry_id": e.reverses_entry_id,
+                "id": e.entry_id,
+                "subject_id": e.subject_id,
+                "office_id": e.office_id,
+                "occurred_at": e.occurred_at,
+                "local_month": e.local_month,
+                "ruleset_id": e.ruleset_id,
+                "ruleset_version": e.ruleset_version,
+                "rule_id": e.rule_id,
+                "delta": e.delta,
+                "evidence": list(e.evidence),
+                "reason_zh": e.reason_zh,
+                "reason_en": e.reason_en,
+                "recorded_at": e.recorded_at,
+                "reverses_entry_id": e.reverses_entry_id,
             }
             for e in entries
-        ]  # fmt: skip
+        ]
         with self.engine.begin() as conn:
             return self._insert_ignore(conn, PointsEntryRow.__table__, rows)  # type: ignore[arg-type]
 
@@ -69,22 +77,38 @@ class DatabaseSink:
                 new += self._insert_ignore(
                     conn,
                     AlertTransitionRow.__table__,  # type: ignore[arg-type]
-                    [{
-                        "id": e.transition_id, "alert_id": e.alert_id,
-                        "transition": e.transition, "actor": e.actor,
-                        "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
-                        "evidence": list(e.evidence), "note": e.reason_en,
-                    }],
-                )  # fmt: skip
+                    [
+                        {
+                            "id": e.transition_id,
+                            "alert_id": e.alert_id,
+                            "transition": e.transition,
+                            "actor": e.actor,
+                            "occurred_at": e.occurred_at,
+                            "recorded_at": e.recorded_at,
+                            "evidence": list(e.evidence),
+                            "note": e.reason_en,
+                        }
+                    ],
+                )
         return new
 
 
 def _alert_row(e: AlertEvent) -> dict[str, Any]:
     return {
-        "id": e.alert_id, "subject_id": e.subject_id, "office_id": e.office_id,
-        "alert_type": e.alert_type, "severity": e.severity, "state": "open",
-        "rule": e.rule, "evidence": list(e.evidence),
-        "reason_zh": e.reason_zh, "reason_en": e.reason_en,
-        "opened_at": e.occurred_at, "raised_at": e.recorded_at, "resolved_at": None,
-        "lat": e.lat, "lon": e.lon, "accuracy_m": e.accuracy_m,
-    }  # fmt: skip
+        "id": e.alert_id,
+        "subject_id": e.subject_id,
+        "office_id": e.office_id,
+        "alert_type": e.alert_type,
+        "severity": e.severity,
+        "state": "open",
+        "rule": e.rule,
+        "evidence": list(e.evidence),
+        "reason_zh": e.reason_zh,
+        "reason_en": e.reason_en,
+        "opened_at": e.occurred_at,
+        "raised_at": e.recorded_at,
+        "resolved_at": None,
+        "lat": e.lat,
+        "lon": e.lon,
+        "accuracy_m": e.accuracy_m,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -37,12 +38,8 @@ def ensure_topics(
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            try:
-                admin.create_topics(
-                    [NewTopic(n, partitions, replication_factor) for n in missing]
-                )
-            except TopicAlreadyExistsError:
-                pass
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
+                admin.create_topics([NewTopic(n, partitions, replication_factor) for n in missing])
             log.info("created topics %s with %d partitions", missing, partitions)
         described = admin.describe_topics(names)
         for topic in described:

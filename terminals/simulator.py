@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+import msgspec
+
+from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
 from models.events import CheckIn, LocationFix, encode
 from models.ids import derive_id
@@ -32,8 +35,9 @@ class SimEvent:
     note: str = ""  # what is special about it, for the console
 
 
-def simulate_day(day: date, seed: int = 7, ref: Reference | None = None,
-                 faults: bool = True) -> list[SimEvent]:  # fmt: skip
+def simulate_day(
+    day: date, seed: int = 7, ref: Reference | None = None, faults: bool = True
+) -> list[SimEvent]:
     """Every event of the day in event-time order."""
     ref = ref or shengsi()
     rng = random.Random(f"{seed}/{day.isoformat()}")
@@ -63,22 +67,38 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), LOCAL_TZ)
 
 
-def _fix(rng: random.Random, person: PersonData, event_id: str, when: datetime,
-         lat: float, lon: float, note: str = "") -> SimEvent:  # fmt: skip
+def _fix(
+    rng: random.Random,
+    person: PersonData,
+    event_id: str,
+    when: datetime,
+    lat: float,
+    lon: float,
+    note: str = "",
+) -> SimEvent:
     source = rng.choices(["gps", "wifi", "cell"], weights=[80, 15, 5])[0]
-    accuracy = {"gps": rng.uniform(5, 40), "wifi": rng.uniform(20, 80),
-                "cell": rng.uniform(300, 900)}[source]  # fmt: skip
+    accuracy = {
+        "gps": rng.uniform(5, 40),
+        "wifi": rng.uniform(20, 80),
+        "cell": rng.uniform(300, 900),
+    }[source]
     fix = LocationFix(
-        event_id=event_id, subject_id=person.id, device_id=f"P-{person.id}",
-        occurred_at=when, lat=round(lat, 6), lon=round(lon, 6),
-        accuracy_m=round(accuracy, 1), source=source,  # type: ignore[arg-type]
+        event_id=event_id,
+        subject_id=person.id,
+        device_id=f"P-{person.id}",
+        occurred_at=when,
+        lat=round(lat, 6),
+        lon=round(lon, 6),
+        accuracy_m=round(accuracy, 1),
+        source=source,  # type: ignore[arg-type]
         battery_pct=max(5, 100 - when.hour * 3 - rng.randrange(5)),
-    )  # fmt: skip
+    )
     return SimEvent("location", when, person.id.encode(), encode(fix), note)
 
 
-def _home_day(rng: random.Random, person: PersonData, day: date,
-              ids: Iterator[str]) -> list[SimEvent]:  # fmt: skip
+def _home_day(
+    rng: random.Random, person: PersonData, day: date, ids: Iterator[str]
+) -> list[SimEvent]:
     out = []
     when = _at(day, 0) + timedelta(minutes=rng.randrange(15))
     while when.date() == day:
@@ -89,15 +109,17 @@ def _home_day(rng: random.Random, person: PersonData, day: date,
     return out
 
 
-def _ferry_day(rng: random.Random, ref: Reference, person: PersonData, day: date,
-               ids: Iterator[str]) -> list[SimEvent]:  # fmt: skip
+def _ferry_day(
+    rng: random.Random, ref: Reference, person: PersonData, day: date, ids: Iterator[str]
+) -> list[SimEvent]:
     """Home until noon, then the pier, the 13:10 ferry, Luchao at 14:10, on into Shanghai."""
+    county = Area(ref.county)
     out = [e for e in _home_day(rng, person, day, ids) if e.occurred_at < _at(day, 12, 30)]
     pier, port = ref.places["Lizhushan pier"], ref.places["Luchao port"]
     legs = [  # (start, end, from, to, step minutes, note)
         (_at(day, 12, 30), _at(day, 13, 10), (person.home_lat, person.home_lon), pier, 5, ""),
-        (_at(day, 13, 10), _at(day, 14, 10), pier, port, 2, "ferry to Luchao"),
-        (_at(day, 14, 10), _at(day, 23, 59), port, (31.05, 121.60), 15, "in Shanghai"),
+        (_at(day, 13, 10), _at(day, 14, 10), pier, port, 2, "boards the ferry to Luchao"),
+        (_at(day, 14, 10), _at(day, 23, 59), port, (31.05, 121.60), 15, "lands at Luchao"),
     ]
     for start, end, a, b, step, note in legs:
         n = int((end - start) / timedelta(minutes=step))
@@ -105,26 +127,49 @@ def _ferry_day(rng: random.Random, ref: Reference, person: PersonData, day: date
             f = i / n
             lat = a[0] + (b[0] - a[0]) * f + rng.gauss(0, 0.0003)
             lon = a[1] + (b[1] - a[1]) * f + rng.gauss(0, 0.0003)
-            out.append(_fix(rng, person, next(ids), start + i * timedelta(minutes=step),
-                            lat, lon, note))  # fmt: skip
+            out.append(
+                _fix(
+                    rng,
+                    person,
+                    next(ids),
+                    start + i * timedelta(minutes=step),
+                    lat,
+                    lon,
+                    note if i == 0 else "",
+                )
+            )
+    first_out = next(i for i, e in enumerate(out) if not county.contains(*_latlon(e)))
+    out[first_out] = replace(out[first_out], note="first fix outside the county")
     return out
 
 
-def _checkins(rng: random.Random, ref: Reference, person: PersonData, day: date,
-              ids: Iterator[str]) -> list[SimEvent]:  # fmt: skip
+def _latlon(event: SimEvent) -> tuple[float, float]:
+    fix = msgspec.json.decode(event.value, type=LocationFix)
+    return fix.lat, fix.lon
+
+
+def _checkins(
+    rng: random.Random, ref: Reference, person: PersonData, day: date, ids: Iterator[str]
+) -> list[SimEvent]:
     office = ref.office(person.office_id)
     when = _at(day, 8, 30) + timedelta(minutes=rng.randrange(0, 8 * 60))
     if person.id == ABSCONDER_ID:
         when = _at(day, 9, 5)
     checkin = CheckIn(
-        event_id=next(ids), subject_id=person.id, terminal_id=ref.terminal_id(office.id),
-        occurred_at=when, method=rng.choice(["face", "face", "fingerprint"]),  # type: ignore[arg-type]
-        match_score=round(rng.uniform(0.86, 0.99), 3), lat=office.lat, lon=office.lon,
-    )  # fmt: skip
+        event_id=next(ids),
+        subject_id=person.id,
+        terminal_id=ref.terminal_id(office.id),
+        occurred_at=when,
+        method=rng.choice(["face", "face", "fingerprint"]),
+        match_score=round(rng.uniform(0.86, 0.99), 3),
+        lat=office.lat,
+        lon=office.lon,
+    )
     event = SimEvent("checkin", when, person.id.encode(), encode(checkin))
     if rng.random() < 0.2:  # the kiosk retried the upload: same event id, sent twice
-        retry = SimEvent("checkin", when + timedelta(seconds=30), event.key, event.value,
-                         "kiosk retry")  # fmt: skip
+        retry = SimEvent(
+            "checkin", when + timedelta(seconds=30), event.key, event.value, "kiosk retry"
+        )
         return [event, retry]
     return [event]
 
@@ -133,16 +178,33 @@ def _faults(day: date, seed: int) -> list[SimEvent]:
     """Records a worker must dead-letter without stopping."""
     base = _at(day, 10, 0)
     eid = derive_id("sim-fault", str(seed), day.isoformat())
-    fix = (b'{"event_id":"%s-%d","subject_id":"SS-0001","device_id":"P-SS-0001",'
-           b'"occurred_at":"%s","lat":%s,"lon":%s,"accuracy_m":12,"source":"gps"}')  # fmt: skip
+    fix = (
+        b'{"event_id":"%s-%d","subject_id":"SS-0001","device_id":"P-SS-0001",'
+        b'"occurred_at":"%s","lat":%s,"lon":%s,"accuracy_m":12,"source":"gps"}'
+    )
     stamp = base.isoformat().encode()
     naive = base.replace(tzinfo=None).isoformat().encode()
     return [
         SimEvent("location", base, b"SS-0001", b"\x00\x9fnot json", "undecodable"),
-        SimEvent("location", base, b"SS-0001", fix % (eid.encode(), 1, naive, b"30.7", b"122.4"),
-                 "timestamp without offset"),  # fmt: skip
-        SimEvent("location", base, b"SS-0001", fix % (eid.encode(), 2, stamp, b"122.4", b"30.7"),
-                 "lat and lon swapped"),  # fmt: skip
-        SimEvent("location", base, b"SS-9999", (fix % (eid.encode(), 3, stamp, b"30.7", b"122.4"))
-                 .replace(b"SS-0001", b"SS-9999"), "unknown subject"),  # fmt: skip
+        SimEvent(
+            "location",
+            base,
+            b"SS-0001",
+            fix % (eid.encode(), 1, naive, b"30.7", b"122.4"),
+            "timestamp without offset",
+        ),
+        SimEvent(
+            "location",
+            base,
+            b"SS-0001",
+            fix % (eid.encode(), 2, stamp, b"122.4", b"30.7"),
+            "lat and lon swapped",
+        ),
+        SimEvent(
+            "location",
+            base,
+            b"SS-9999",
+            (fix % (eid.encode(), 3, stamp, b"30.7", b"122.4")).replace(b"SS-0001", b"SS-9999"),
+            "unknown subject",
+        ),
     ]

@@ -60,9 +60,14 @@ class Reference:
 
 
 SUBJECTS_PER_OFFICE = {
-    "caiyuan": 12, "wulong": 5, "huanglong": 4, "huaniao": 3,
-    "shengshan": 5, "gouqi": 4, "yangshan": 5,
-}  # fmt: skip
+    "caiyuan": 12,
+    "wulong": 5,
+    "huanglong": 4,
+    "huaniao": 3,
+    "shengshan": 5,
+    "gouqi": 4,
+    "yangshan": 5,
+}
 ABSCONDER_ID = "SS-0007"  # a Caiyuan subject who takes the ferry to Luchao in the demo day
 
 
