@@ -173,26 +173,36 @@ def run(
         }
         log_path = s.data_dir / "worker.log"
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "ccwatch", "worker"], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ccwatch", "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
         stop = threading.Event()
         tail = threading.Thread(
             target=follow,
-            args=(s.kafka_bootstrap, s.topics, lambda a: render_alert(console, a),
-                  lambda reason, detail, key: console.print(
-                      f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]")),
+            args=(
+                s.kafka_bootstrap,
+                s.topics,
+                lambda a: render_alert(console, a),
+                lambda reason, detail, key: console.print(
+                    f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]"
+                ),
+            ),
             kwargs={"stop": stop},
             daemon=True,
-        )  # fmt: skip
+        )
         tail.start()
         try:
             _wait_ready(proc, ready)
             sim_day = date.fromisoformat(day) if day else _yesterday()
             events = simulate_day(sim_day, seed)
             console.print(f"[cyan]simulating {sim_day}: {len(events)} events at x{speed:g}[/]")
-            send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed,
-                        on_send=_announce)  # fmt: skip
+            send_events(
+                make_producer(s.kafka_bootstrap), s.topics, events, speed, on_send=_announce
+            )
             console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
             deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
             while proc.poll() is None and time.monotonic() < deadline:
@@ -223,8 +233,10 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout_s: float = 1
 
 def _announce(event: SimEvent) -> None:
     if event.note:
-        console.print(f"[dim]{local(event.occurred_at):%H:%M} sent {event.kind} of "
-                      f"{event.key!r}: {event.note}[/]")  # fmt: skip
+        console.print(
+            f"[dim]{local(event.occurred_at):%H:%M} sent {event.kind} of "
+            f"{event.key!r}: {event.note}[/]"
+        )
 
 
 def local(when: datetime) -> datetime:

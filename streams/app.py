@@ -70,9 +70,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     # Keyed by subject id (raw bytes, so each changelog record stays in its source
     # partition); written only when a subject's decisions change, never per event.
     state = app.Table(
-        "subject-state", default=None, partitions=settings.partitions,
-        key_type=bytes, value_type=bytes,
-    )  # fmt: skip
+        "subject-state",
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+    )
 
     async def reject(event: EventT[Any], why: Rejection) -> None:
         msg = event.message
@@ -185,9 +188,11 @@ async def _with_retry(write: Callable[[list[R]], int], records: list[R]) -> None
 def run_worker(settings: Settings) -> None:
     """Create the topics if missing, then run a worker in this process until interrupted."""
     ensure_topics(
-        settings.kafka_bootstrap, settings.topics.all(), settings.partitions,
+        settings.kafka_bootstrap,
+        settings.topics.all(),
+        settings.partitions,
         settings.replication_factor,
-    )  # fmt: skip
+    )
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
     worker.execute_from_commandline()

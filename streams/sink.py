@@ -28,8 +28,8 @@ class DatabaseSink:
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
         if not rows:
             return 0
-        result = conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
-        return max(result.rowcount, 0)
+        stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return len(conn.execute(stmt, rows).all())  # RETURNING yields only the new rows
 
     def write_points(self, entries: Sequence[PointsEntry]) -> int:
         """Insert new ledger entries; returns how many were new."""

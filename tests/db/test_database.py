@@ -1,0 +1,126 @@
+"""Migrations, reference data and the idempotent sinks, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
+
+from ccwatch.reference import shengsi
+from ccwatch.seed import seed
+from models.db import make_engine, metadata, migrate
+from models.events import AlertEvent, PointsEntry
+from models.records import Alert, AlertTransitionRow, PointsEntryRow
+from models.reference import Office, Subject
+from models.registry import load_registry
+from streams.sink import DatabaseSink
+
+T0 = datetime(2026, 11, 29, 5, 50, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    seed(engine)
+    return engine
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], "models and migrations drifted: add an Alembic revision"
+
+
+def test_seed_is_idempotent_and_loads_shengsi(engine: Engine) -> None:
+    seed(engine)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Office)) == 7
+        zones = set(session.scalars(select(Office.zone)))
+        assert {z.value for z in zones} == {"east", "central", "west"}
+        assert session.scalar(select(func.count()).select_from(Subject)) == len(shengsi().subjects)
+    registry = load_registry(engine)
+    assert registry.county is not None
+    assert len(registry.terminals) == 7
+    assert registry.subjects["SS-0007"].zone == "central"
+
+
+def _entry(entry_id: str = "e-1", subject: str = "SS-0001") -> PointsEntry:
+    return PointsEntry(
+        entry_id=entry_id,
+        subject_id=subject,
+        office_id="caiyuan",
+        occurred_at=T0,
+        local_month="2026-11",
+        ruleset_id="shengsi-points",
+        ruleset_version="2026.1",
+        rule_id="checkin.on_time",
+        delta=1,
+        evidence=["ev-1"],
+        reason_zh="按时报到",
+        reason_en="On-time check-in",
+        recorded_at=T0,
+    )
+
+
+def _alert(alert_id: str, transition: str = "opened", at: datetime = T0) -> AlertEvent:
+    return AlertEvent(
+        transition_id=f"{alert_id}/{transition}",
+        alert_id=alert_id,
+        transition=transition,  # type: ignore[arg-type]
+        alert_type="out_of_bounds",
+        severity="high",
+        subject_id="SS-0007",
+        office_id="caiyuan",
+        zone="central",
+        rule="out_of_bounds/1",
+        evidence=[f"fix-{alert_id}"],
+        occurred_at=at,
+        recorded_at=at,
+        reason_zh="越界",
+        reason_en="out of bounds",
+        lat=30.85,
+        lon=121.85,
+        accuracy_m=10.0,
+    )
+
+
+def test_points_sink_ignores_redelivered_entries(engine: Engine) -> None:
+    sink = DatabaseSink(engine)
+    assert sink.write_points([_entry("e-1"), _entry("e-2")]) == 2
+    assert sink.write_points([_entry("e-1"), _entry("e-2"), _entry("e-3")]) == 1
+    with Session(engine) as session:
+        rows = session.scalars(select(PointsEntryRow).order_by(PointsEntryRow.id)).all()
+    assert [r.id for r in rows] == ["e-1", "e-2", "e-3"]
+    assert rows[0].occurred_at == T0 and rows[0].evidence == ["ev-1"]
+
+
+def test_alert_sink_keeps_one_open_alert_per_subject_and_type(engine: Engine) -> None:
+    sink = DatabaseSink(engine)
+    later = T0 + timedelta(hours=1)
+    assert sink.write_alerts([_alert("a-1"), _alert("a-1")]) == 1
+    assert sink.write_alerts([_alert("a-2")]) == 0  # a second open one is not recorded
+    assert sink.write_alerts([_alert("a-1", "resolved", later)]) == 1
+    assert sink.write_alerts([_alert("a-1", "resolved", later)]) == 0
+    assert sink.write_alerts([_alert("a-3", at=later)]) == 1  # a new departure after return
+    with Session(engine) as session:
+        alerts = {a.id: a for a in session.scalars(select(Alert))}
+        transitions = session.scalars(select(AlertTransitionRow.id)).all()
+    assert set(alerts) == {"a-1", "a-3"}
+    assert alerts["a-1"].state == "resolved" and alerts["a-1"].resolved_at == later
+    assert alerts["a-3"].state == "open"
+    assert sorted(transitions) == ["a-1/opened", "a-1/resolved", "a-3/opened"]
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    naive = msgspec.structs.replace(_entry(), occurred_at=datetime(2026, 11, 29, 5, 50))  # noqa: DTZ001
+    with pytest.raises(StatementError, match="naive datetime"):
+        DatabaseSink(engine).write_points([naive])

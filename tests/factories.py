@@ -1,0 +1,72 @@
+"""Small builders for test events and reference data (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ccwatch.reference import shengsi
+from models.events import CheckIn, LocationFix, encode
+from models.registry import LeaveWindow, Registry, SubjectRef, TerminalRef
+
+T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
+INSIDE = (30.712, 122.451)  # Caiyuan
+OUTSIDE = (30.850, 121.850)  # Luchao port, Shanghai
+
+
+def registry(leaves: dict[str, tuple[LeaveWindow, ...]] | None = None) -> Registry:
+    ref = shengsi()
+    zones = {o.id: o.zone for o in ref.offices}
+    return Registry(
+        subjects={
+            p.id: SubjectRef(p.id, p.office_id, zones[p.office_id], p.level, p.starts_on, p.ends_on)
+            for p in ref.subjects
+        },
+        terminals={
+            ref.terminal_id(o.id): TerminalRef(ref.terminal_id(o.id), o.id) for o in ref.offices
+        },
+        leaves=leaves or {},
+        county=ref.county,
+    )
+
+
+def fix(
+    n: int, at: timedelta, where: tuple[float, float], subject: str = "SS-0007", **over: Any
+) -> LocationFix:
+    fields: dict[str, Any] = dict(
+        event_id=f"fix-{subject}-{n}",
+        subject_id=subject,
+        device_id=f"P-{subject}",
+        occurred_at=T0 + at,
+        lat=where[0],
+        lon=where[1],
+        accuracy_m=15.0,
+        source="gps",
+        battery_pct=80,
+    )
+    return LocationFix(**(fields | over))
+
+
+def checkin(
+    n: int, at: timedelta, subject: str = "SS-0001", terminal: str = "T-caiyuan-1", **over: Any
+) -> CheckIn:
+    fields: dict[str, Any] = dict(
+        event_id=f"chk-{subject}-{n}",
+        subject_id=subject,
+        terminal_id=terminal,
+        occurred_at=T0 + at,
+        method="face",
+        match_score=0.95,
+    )
+    return CheckIn(**(fields | over))
+
+
+def payload(event: CheckIn | LocationFix) -> bytes:
+    return encode(event)
+
+
+def leave(start: timedelta, end: timedelta, to: str = "Shanghai") -> LeaveWindow:
+    return LeaveWindow("leave-1", T0 + start, T0 + end, to)
+
+
+SOME_DAY = date(2026, 11, 29)

@@ -1,0 +1,78 @@
+"""The worker's per-record logic without Faust: validation to dead-letter reasons, decisions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from alerts.clock import ManualClock
+from models.events import Rejection
+from scoring.rules import load_ruleset
+from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState, dump_state, load_state
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, payload, registry
+
+M = timedelta(minutes=1)
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline(registry(), load_ruleset(), ManualClock(T0 + 60 * M), max_clock_skew_s=300)
+
+
+def reason(result: object) -> str:
+    assert isinstance(result, Rejection), result
+    return result.reason
+
+
+def test_valid_records_pass(pipeline: Pipeline) -> None:
+    assert not isinstance(
+        pipeline.validate_location(payload(fix(1, M, INSIDE)), b"SS-0007"), Rejection
+    )
+    assert not isinstance(pipeline.validate_checkin(payload(checkin(1, M)), b"SS-0001"), Rejection)
+
+
+def test_unknown_subject(pipeline: Pipeline) -> None:
+    event = fix(1, M, INSIDE, subject="SS-9999")
+    assert reason(pipeline.validate_location(payload(event), b"SS-9999")) == "unknown_subject"
+
+
+def test_unknown_terminal(pipeline: Pipeline) -> None:
+    event = checkin(1, M, terminal="T-nowhere")
+    assert reason(pipeline.validate_checkin(payload(event), b"SS-0001")) == "unknown_terminal"
+
+
+@pytest.mark.parametrize("key", [None, b"SS-0008"])
+def test_record_key_must_be_the_subject(pipeline: Pipeline, key: bytes | None) -> None:
+    assert reason(pipeline.validate_location(payload(fix(1, M, INSIDE)), key)) == "key_mismatch"
+
+
+def test_events_from_the_future_are_refused(pipeline: Pipeline) -> None:
+    event = fix(1, 66 * M, INSIDE)  # 6 min ahead of the worker's clock, skew allows 5
+    assert reason(pipeline.validate_location(payload(event), b"SS-0007")) == "timestamp_in_future"
+
+
+def test_decisions_update_state_only_when_something_changes(pipeline: Pipeline) -> None:
+    inside = pipeline.apply_location(EMPTY_STATE, fix(1, M, INSIDE))
+    assert inside.state is EMPTY_STATE and inside.alerts == []
+    out = pipeline.apply_location(EMPTY_STATE, fix(2, 2 * M, OUTSIDE))
+    assert [a.transition for a in out.alerts] == ["opened"]
+    assert out.state.boundary.open_alert_id == out.alerts[0].alert_id
+    scored = pipeline.apply_checkin(out.state, checkin(1, 3 * M, subject="SS-0007"))
+    assert scored.points and scored.state.boundary == out.state.boundary
+
+
+def test_state_survives_its_table_encoding(pipeline: Pipeline) -> None:
+    state = pipeline.apply_location(EMPTY_STATE, fix(2, 2 * M, OUTSIDE)).state
+    state = pipeline.apply_checkin(state, checkin(1, 3 * M, subject="SS-0007")).state
+    assert load_state(dump_state(state)) == state
+    assert load_state(None) == SubjectState()
+
+
+def test_reloaded_registry_is_used(pipeline: Pipeline) -> None:
+    event = payload(fix(1, M, INSIDE, subject="SS-0099"))
+    assert reason(pipeline.validate_location(event, b"SS-0099")) == "unknown_subject"
+    reg = registry()
+    reg.subjects["SS-0099"] = reg.subjects["SS-0001"]
+    pipeline.use(reg)
+    assert not isinstance(pipeline.validate_location(event, b"SS-0099"), Rejection)
