@@ -43,9 +43,6 @@ class Settings(BaseSettings):
         None, description="Points rule file; empty: the shipped default rule set."
     )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
-    worker_web_port: int = Field(
-        0, ge=0, description="Port of the worker's Faust web server; 0 picks a free one."
-    )
     data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
     ready_file: Path | None = Field(
         None, description="Touched once the worker has joined its group (health checks)."

@@ -92,43 +92,39 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ],
         )
 
-    async def decide(
-        event: EventT[Any], apply: Callable[[SubjectState, V], Outcome], valid: V
+    async def process(
+        stream: StreamT[bytes],
+        validate: Callable[[bytes, bytes | None], V | Rejection],
+        apply: Callable[[SubjectState, V], Outcome],
     ) -> None:
-        """Apply a valid event to its subject's state; publish what changed."""
-        key = event.key
-        before = state.get(key)
-        try:
-            outcome = apply(load_state(before), valid)
-        except Exception as exc:  # a bug must not stop the partition: park the event
-            log.exception("processing failed")
-            await reject(event, Rejection("processing_error", repr(exc)))
-            return
-        after = dump_state(outcome.state)
-        if after != before:
-            state[key] = after
-        for alert in outcome.alerts:
-            await alerts.send(key=key, value=encode(alert))
-        for entry in outcome.points:
-            await points.send(key=key, value=encode(entry))
+        """Validate each record, apply it to its subject's state, publish what it decides."""
+        async for event in stream.events():
+            valid = validate(event.value, event.key)
+            if isinstance(valid, Rejection):
+                await reject(event, valid)
+                continue
+            key = event.key
+            current = load_state(state.get(key))
+            try:
+                outcome = apply(current, valid)
+            except Exception as exc:  # a bug must not stop the partition: park the record
+                log.exception("processing failed")
+                await reject(event, Rejection("processing_error", repr(exc)))
+                continue
+            if outcome.state is not current:
+                state[key] = dump_state(outcome.state)
+            for alert in outcome.alerts:
+                await alerts.send(key=key, value=encode(alert))
+            for entry in outcome.points:
+                await points.send(key=key, value=encode(entry))
 
     @app.agent(checkins, name="checkins")
     async def on_checkins(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            checkin = pipeline.validate_checkin(event.value, event.key)
-            if isinstance(checkin, Rejection):
-                await reject(event, checkin)
-                continue
-            await decide(event, pipeline.apply_checkin, checkin)
+        await process(stream, pipeline.validate_checkin, pipeline.apply_checkin)
 
     @app.agent(locations, name="locations")
     async def on_locations(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            fix = pipeline.validate_location(event.value, event.key)
-            if isinstance(fix, Rejection):
-                await reject(event, fix)
-                continue
-            await decide(event, pipeline.apply_location, fix)
+        await process(stream, pipeline.validate_location, pipeline.apply_location)
 
     async def drain(stream: Any, kind: type[R], write: Callable[[list[R]], int]) -> None:
         """Decode each batch of output records and write it in one transaction."""
