@@ -39,8 +39,14 @@ class Settings(BaseSettings):
     )
     sink_batch_size: int = Field(500, ge=1, description="Records per database write.")
     sink_batch_window_s: float = Field(0.5, gt=0, description="Longest wait to fill a batch.")
-    ruleset_path: Path | None = Field(
-        None, description="Points rule file; empty: the shipped default rule set."
+    ruleset: str | None = Field(
+        None,
+        description="Points rule set: a shipped name (shengsi-2012.toml) or a file path; "
+        "empty: shengsi-2020.toml.",
+    )
+    close_timer: bool = Field(True, description="Close each local month automatically.")
+    close_grace_s: float = Field(
+        6 * 3600.0, ge=0, description="Wait after a local month ends before closing it."
     )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
     data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")

@@ -58,7 +58,56 @@ class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
     battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
 
 
-AlertTransition = Literal["opened", "resolved"]
+AlertType = Literal[
+    "out_of_bounds",  # 越界
+    "signal_lost",  # 信号丢失
+    "phone_off",  # 关机
+    "person_phone_separation",  # 人机分离
+    "missed_checkin",  # 未按时报到
+    "forbidden_zone",  # 进入禁止区域
+    "gathering",  # 聚集
+    "implausible_movement",  # 轨迹异常 (suspect fix)
+    "leave_overstay",  # 请假逾期未归
+]
+AlertTransition = Literal["opened", "acknowledged", "dispatched", "escalated", "resolved"]
+AlertOutcome = Literal["auto_resolved", "false_alarm", "verified_violation", "explained"]
+ActivityKind = Literal["study", "community_service", "thought_report", "psych_test"]
+RecommendationKind = Literal[
+    "commendation", "admonition", "warning", "revocation_request", "level_change"
+]
+Month = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class Activity(msgspec.Struct, frozen=True, kw_only=True):
+    """Study, community service, a thought report or a psychological test at a terminal."""
+
+    event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
+    subject_id: Text
+    terminal_id: Text
+    occurred_at: EventTime
+    activity: ActivityKind
+    hours: Annotated[float, msgspec.Meta(ge=0.0, le=24.0, description="Hours spent.")] = 0.0
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """An officer confirms or rejects a recommendation (web app or CLI)."""
+
+    event_id: Text
+    subject_id: Text
+    recommendation_id: Text
+    decision: Literal["confirmed", "rejected"]
+    officer_id: Text
+    occurred_at: EventTime
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class MonthClose(msgspec.Struct, frozen=True, kw_only=True):
+    """Control record: close a local month (base points, caps, requirements, reviews)."""
+
+    event_id: Text
+    month: Month
+    requested_by: Text
+    occurred_at: EventTime
 
 
 class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,7 +120,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     transition_id: str
     alert_id: str
     transition: AlertTransition
-    alert_type: Literal["out_of_bounds"]
+    alert_type: AlertType
     severity: Literal["low", "medium", "high"]
     subject_id: str
     office_id: str
@@ -86,6 +135,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     lon: float | None = None
     accuracy_m: float | None = None
     actor: str = "system"
+    outcome: AlertOutcome | None = None
 
 
 class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,10 +145,11 @@ class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
     subject_id: str
     office_id: str
     occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description="Event time.")]
-    local_month: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$")]
+    local_month: Month
     ruleset_id: str
     ruleset_version: str
     rule_id: str
+    rule_version: int
     delta: int
     evidence: list[str]
     reason_zh: str
@@ -107,13 +158,43 @@ class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
     reverses_entry_id: str | None = None
 
 
-INPUT_TYPES: dict[str, type[CheckIn] | type[LocationFix]] = {
+class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
+    """A proposed reward, sanction or level change; an officer confirms or rejects it.
+
+    Published when proposed and again when decided (same id, new status).
+    """
+
+    recommendation_id: str
+    subject_id: str
+    office_id: str
+    kind: RecommendationKind
+    month: Month
+    ruleset_id: str
+    ruleset_version: str
+    evidence: Annotated[list[str], msgspec.Meta(description="Entry, recommendation, event ids.")]
+    reason_zh: str
+    reason_en: str
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description="Event time.")]
+    recorded_at: Annotated[datetime, msgspec.Meta(tz=True, description="Processing time.")]
+    level_from: Literal["strict", "normal", "lenient"] | None = None
+    level_to: Literal["strict", "normal", "lenient"] | None = None
+    status: Literal["proposed", "confirmed", "rejected"] = "proposed"
+    decided_by: str | None = None
+    decided_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    decision_note: str = ""
+
+
+INPUT_TYPES: dict[str, type[Any]] = {
     "checkin": CheckIn,
     "location": LocationFix,
+    "activity": Activity,
+    "decision": Decision,
+    "month-close": MonthClose,
 }
-OUTPUT_TYPES: dict[str, type[AlertEvent] | type[PointsEntry]] = {
+OUTPUT_TYPES: dict[str, type[Any]] = {
     "alert": AlertEvent,
     "points-entry": PointsEntry,
+    "recommendation": Recommendation,
 }
 
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {

@@ -75,6 +75,7 @@ class PointsEntryRow(Base):
     ruleset_id: Mapped[str] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(32))
     rule_id: Mapped[str] = mapped_column(String(64))
+    rule_version: Mapped[int]
     delta: Mapped[int]
     evidence: Mapped[list[str]] = mapped_column(JSON)
     reason_zh: Mapped[str] = mapped_column(Text)
@@ -83,3 +84,28 @@ class PointsEntryRow(Base):
     reverses_entry_id: Mapped[str | None] = mapped_column(ForeignKey("points_entries.id"))
 
     __table_args__ = (Index("ix_points_entries_subject_month", "subject_id", "local_month"),)
+
+
+class RecommendationRow(Base):
+    """A proposed reward, sanction or level change, and the officer's decision on it."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    ruleset_id: Mapped[str] = mapped_column(String(64))
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    reason_zh: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+    level_from: Mapped[str | None] = mapped_column(String(16))
+    level_to: Mapped[str | None] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")

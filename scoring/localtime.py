@@ -1,11 +1,31 @@
-"""Local calendar (Asia/Shanghai): days and months for limits and reports."""
+"""Local calendar (Asia/Shanghai): days, months and reporting periods."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+Period = Literal["week", "month", "quarter"]
+
+
+class Span(NamedTuple):
+    """A named stretch of local days, [first, last] inclusive."""
+
+    key: str
+    first: date
+    last: date
+
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), LOCAL_TZ)
+
+    def end(self) -> datetime:
+        """The instant after the last day."""
+        return datetime.combine(self.last + timedelta(days=1), time(), LOCAL_TZ)
+
+    def holds(self, when: datetime) -> bool:
+        return self.first <= local(when).date() <= self.last
 
 
 def local(when: datetime) -> datetime:
@@ -18,3 +38,39 @@ def local_day(when: datetime) -> str:
 
 def local_month(when: datetime) -> str:
     return local(when).strftime("%Y-%m")
+
+
+def month_span(month: str) -> Span:
+    year, mon = int(month[:4]), int(month[5:7])
+    first = date(year, mon, 1)
+    nxt = date(year + mon // 12, mon % 12 + 1, 1)
+    return Span(month, first, nxt - timedelta(days=1))
+
+
+def add_months(month: str, n: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_between(first: str, last: str) -> int:
+    """How many months from ``first`` to ``last`` (0 when equal)."""
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
+
+
+def periods_ending_in(month: str, period: Period) -> list[Span]:
+    """The reporting periods of a kind whose last day falls in ``month``."""
+    m = month_span(month)
+    if period == "month":
+        return [m]
+    if period == "quarter":
+        if m.first.month % 3:
+            return []
+        first = month_span(add_months(month, -2)).first
+        return [Span(f"{m.first.year}-Q{m.first.month // 3}", first, m.last)]
+    spans = []
+    sunday = m.first + timedelta(days=(6 - m.first.weekday()) % 7)
+    while sunday <= m.last:
+        year, week, _ = sunday.isocalendar()
+        spans.append(Span(f"{year}-W{week:02d}", sunday - timedelta(days=6), sunday))
+        sunday += timedelta(days=7)
+    return spans

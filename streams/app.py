@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,16 +19,29 @@ from faust.types import EventT, StreamT, TopicT
 from alerts.clock import Clock, SystemClock
 from ccwatch.settings import Settings
 from models.db import make_engine
-from models.events import AlertEvent, CheckIn, LocationFix, PointsEntry, Rejection, decode, encode
+from models.events import (
+    Activity,
+    AlertEvent,
+    CheckIn,
+    Decision,
+    LocationFix,
+    MonthClose,
+    PointsEntry,
+    Recommendation,
+    Rejection,
+    decode,
+    encode,
+)
 from models.registry import load_registry
 from scoring.rules import load_ruleset
+from streams.control import close_record, due_close, partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
-R = TypeVar("R", AlertEvent, PointsEntry)
-V = TypeVar("V", CheckIn, LocationFix)
+R = TypeVar("R", AlertEvent, PointsEntry, Recommendation)
+V = TypeVar("V", CheckIn, LocationFix, Activity, Decision)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
@@ -35,11 +49,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     assert settings.kafka_bootstrap, "create_app needs a broker address"
     names = settings.topics
     engine = make_engine(settings.database_url)
+    clock = clock or SystemClock()
     pipeline = Pipeline(
-        load_registry(engine),
-        load_ruleset(settings.ruleset_path),
-        clock or SystemClock(),
-        settings.max_clock_skew_s,
+        load_registry(engine), load_ruleset(settings.ruleset), clock, settings.max_clock_skew_s
     )
     sink = DatabaseSink(engine)
 
@@ -65,7 +77,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         )
 
     checkins, locations = raw_topic(names.checkins), raw_topic(names.locations)
+    activities, decisions = raw_topic(names.activities), raw_topic(names.decisions)
+    control = raw_topic(names.control)
     alerts, points = raw_topic(names.alerts), raw_topic(names.points)
+    recommendations = raw_topic(names.recommendations)
     dead_letter = raw_topic(names.dead_letter)
     # Keyed by subject id (raw bytes, so each changelog record stays in its source
     # partition); written only when a subject's decisions change, never per event.
@@ -92,6 +107,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ],
         )
 
+    async def publish(key: bytes, current: SubjectState, outcome: Outcome) -> None:
+        """Store the subject's state if it changed; publish what was decided."""
+        if outcome.state is not current:
+            state[key] = dump_state(outcome.state)
+        for alert in outcome.alerts:
+            await alerts.send(key=key, value=encode(alert))
+        for entry in outcome.points:
+            await points.send(key=key, value=encode(entry))
+        for rec in outcome.recommendations:
+            await recommendations.send(key=key, value=encode(rec))
+
     async def process(
         stream: StreamT[bytes],
         validate: Callable[[bytes, bytes | None], V | Rejection],
@@ -103,20 +129,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if isinstance(valid, Rejection):
                 await reject(event, valid)
                 continue
-            key = event.key
-            current = load_state(state.get(key))
+            current = load_state(state.get(event.key))
             try:
                 outcome = apply(current, valid)
             except Exception as exc:  # a bug must not stop the partition: park the record
                 log.exception("processing failed")
                 await reject(event, Rejection("processing_error", repr(exc)))
                 continue
-            if outcome.state is not current:
-                state[key] = dump_state(outcome.state)
-            for alert in outcome.alerts:
-                await alerts.send(key=key, value=encode(alert))
-            for entry in outcome.points:
-                await points.send(key=key, value=encode(entry))
+            await publish(event.key, current, outcome)
 
     @app.agent(checkins, name="checkins")
     async def on_checkins(stream: StreamT[bytes]) -> None:
@@ -125,6 +145,32 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     @app.agent(locations, name="locations")
     async def on_locations(stream: StreamT[bytes]) -> None:
         await process(stream, pipeline.validate_location, pipeline.apply_location)
+
+    @app.agent(activities, name="activities")
+    async def on_activities(stream: StreamT[bytes]) -> None:
+        await process(stream, pipeline.validate_activity, pipeline.apply_activity)
+
+    @app.agent(decisions, name="decisions")
+    async def on_decisions(stream: StreamT[bytes]) -> None:
+        await process(stream, pipeline.validate_decision, pipeline.apply_decision)
+
+    @app.agent(control, name="control")
+    async def on_control(stream: StreamT[bytes]) -> None:
+        """A month close for one partition: close every subject whose key maps to it."""
+        async for event in stream.events():
+            close = decode(event.value, MonthClose)
+            if isinstance(close, Rejection):
+                await reject(event, close)
+                continue
+            partition, closed = event.message.partition, 0
+            for subject_id in sorted(pipeline.registry.subjects):
+                key = subject_id.encode()
+                if partition_of(key, settings.partitions) != partition:
+                    continue
+                current = load_state(state.get(key))
+                await publish(key, current, pipeline.close_month(current, subject_id, close))
+                closed += 1
+            log.info("closed %s for %d subjects of partition %d", close.month, closed, partition)
 
     async def drain(stream: Any, kind: type[R], write: Callable[[list[R]], int]) -> None:
         """Decode each batch of output records and write it in one transaction."""
@@ -147,9 +193,28 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def points_sink(stream: StreamT[bytes]) -> None:
         await drain(stream, PointsEntry, sink.write_points)
 
+    @app.agent(recommendations, name="recommendations-sink")
+    async def recommendations_sink(stream: StreamT[bytes]) -> None:
+        await drain(stream, Recommendation, sink.write_recommendations)
+
     @app.timer(interval=settings.registry_refresh_s, name="refresh-registry")  # type: ignore[untyped-decorator]
     async def refresh_registry() -> None:
         pipeline.use(await asyncio.to_thread(load_registry, engine))
+
+    async def month_close() -> None:
+        """After a local month ends (plus the grace period), ask every partition to close it.
+        Every worker may ask; a close is idempotent, so the first one counts."""
+        month = due_close(clock.now(), timedelta(seconds=settings.close_grace_s))
+        if app_state.get("closed") == month:
+            return
+        for partition in range(settings.partitions):
+            await control.send(key=None, value=encode(close_record(month, "timer")),
+                               partition=partition)  # fmt: skip
+        app_state["closed"] = month
+
+    app_state: dict[str, str] = {}
+    if settings.close_timer:
+        app.timer(interval=60.0, name="month-close")(month_close)
 
     if settings.ready_file:
         ready_file = settings.ready_file

@@ -14,8 +14,9 @@ from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from models.events import AlertEvent, PointsEntry
-from models.records import Alert, AlertTransitionRow, PointsEntryRow
+from models.events import AlertEvent, PointsEntry, Recommendation
+from models.records import Alert, AlertTransitionRow, PointsEntryRow, RecommendationRow
+from models.reference import Level, Subject
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,41 @@ class DatabaseSink:
                     ],
                 )
         return new
+
+    def write_recommendations(self, recs: Sequence[Recommendation]) -> int:
+        """Insert proposals; record decisions once. A confirmed level change sets the level."""
+        new = 0
+        with self.engine.begin() as conn:
+            for r in recs:
+                new += self._insert_ignore(conn, RecommendationRow.__table__, [_rec_row(r)])  # type: ignore[arg-type]
+                if r.status == "proposed":
+                    continue
+                decided = conn.execute(
+                    update(RecommendationRow)
+                    .where(RecommendationRow.id == r.recommendation_id,
+                           RecommendationRow.status == "proposed")
+                    .values(status=r.status, decided_by=r.decided_by, decided_at=r.decided_at,
+                            decision_note=r.decision_note)
+                )  # fmt: skip
+                new += decided.rowcount
+                if decided.rowcount and r.status == "confirmed" and r.level_to:
+                    conn.execute(
+                        update(Subject).where(Subject.id == r.subject_id)
+                        .values(level=Level(r.level_to))
+                    )  # fmt: skip
+        return new
+
+
+def _rec_row(r: Recommendation) -> dict[str, Any]:
+    return {
+        "id": r.recommendation_id, "subject_id": r.subject_id, "office_id": r.office_id,
+        "kind": r.kind, "month": r.month, "ruleset_id": r.ruleset_id,
+        "ruleset_version": r.ruleset_version, "evidence": list(r.evidence),
+        "reason_zh": r.reason_zh, "reason_en": r.reason_en, "level_from": r.level_from,
+        "level_to": r.level_to, "occurred_at": r.occurred_at, "recorded_at": r.recorded_at,
+        "status": r.status, "decided_by": r.decided_by, "decided_at": r.decided_at,
+        "decision_note": r.decision_note,
+    }  # fmt: skip
 
 
 def _alert_row(e: AlertEvent) -> dict[str, Any]:

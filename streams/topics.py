@@ -15,14 +15,23 @@ class TopicNames:
     """The names of ccwatch's topics under one prefix."""
 
     def __init__(self, prefix: str) -> None:
+        # inputs
         self.checkins = f"{prefix}.checkins"
         self.locations = f"{prefix}.locations"
+        self.activities = f"{prefix}.activities"
+        self.decisions = f"{prefix}.decisions"
+        self.control = f"{prefix}.control"
+        # outputs
         self.alerts = f"{prefix}.alerts"
         self.points = f"{prefix}.points"
+        self.recommendations = f"{prefix}.recommendations"
         self.dead_letter = f"{prefix}.dead-letter"
 
+    def inputs(self) -> list[str]:
+        return [self.checkins, self.locations, self.activities, self.decisions, self.control]
+
     def all(self) -> list[str]:
-        return [self.checkins, self.locations, self.alerts, self.points, self.dead_letter]
+        return [*self.inputs(), self.alerts, self.points, self.recommendations, self.dead_letter]
 
 
 def ensure_topics(

@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from ccwatch.reference import shengsi
-from models.events import CheckIn, LocationFix, encode
+from models.events import (
+    Activity,
+    AlertEvent,
+    CheckIn,
+    Decision,
+    LocationFix,
+    MonthClose,
+    encode,
+)
 from models.registry import LeaveWindow, Registry, SubjectRef, TerminalRef
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
@@ -70,3 +80,59 @@ def leave(start: timedelta, end: timedelta, to: str = "Shanghai") -> LeaveWindow
 
 
 SOME_DAY = date(2026, 11, 29)
+
+
+def activity(
+    n: int, at: timedelta, kind: str, hours: float = 0.0, subject: str = "SS-0001"
+) -> Activity:
+    return Activity(
+        event_id=f"act-{subject}-{n}",
+        subject_id=subject,
+        terminal_id="T-caiyuan-1",
+        occurred_at=T0 + at,
+        activity=kind,
+        hours=hours,
+    )  # type: ignore[arg-type]
+
+
+def verified(
+    n: int, at: timedelta, alert_type: str = "out_of_bounds", subject: str = "SS-0001"
+) -> AlertEvent:
+    """An alert resolved by an officer as a verified violation."""
+    return AlertEvent(
+        transition_id=f"tr-{subject}-{n}",
+        alert_id=f"al-{subject}-{n}",
+        transition="resolved",
+        alert_type=alert_type,
+        severity="high",
+        subject_id=subject,  # type: ignore[arg-type]
+        office_id="caiyuan",
+        zone="central",
+        rule=f"{alert_type}/1",
+        evidence=[f"fix-{n}"],
+        occurred_at=T0 + at,
+        recorded_at=T0 + at,
+        reason_zh="核实",
+        reason_en="verified",
+        actor="O-caiyuan-1",
+        outcome="verified_violation",
+    )
+
+
+def decide(
+    rec_id: str, at: timedelta, confirmed: bool = True, subject: str = "SS-0001"
+) -> Decision:
+    return Decision(
+        event_id=f"dec-{rec_id[:8]}-{confirmed}",
+        subject_id=subject,
+        recommendation_id=rec_id,
+        decision="confirmed" if confirmed else "rejected",
+        officer_id="O-caiyuan-1",
+        occurred_at=T0 + at,
+    )
+
+
+def close(month: str) -> MonthClose:
+    from streams.control import close_record
+
+    return msgspec.structs.replace(close_record(month, "test"), occurred_at=T0)

@@ -16,7 +16,7 @@ from ccwatch.reference import shengsi
 from ccwatch.seed import seed
 from models.db import make_engine, metadata, migrate
 from models.events import AlertEvent, PointsEntry
-from models.records import Alert, AlertTransitionRow, PointsEntryRow
+from models.records import Alert, AlertTransitionRow, PointsEntryRow, RecommendationRow
 from models.reference import Office, Subject
 from models.registry import load_registry
 from streams.sink import DatabaseSink
@@ -63,6 +63,7 @@ def _entry(entry_id: str = "e-1", subject: str = "SS-0001") -> PointsEntry:
         ruleset_id="shengsi-points",
         ruleset_version="2026.1",
         rule_id="checkin.on_time",
+        rule_version=1,
         delta=1,
         evidence=["ev-1"],
         reason_zh="按时报到",
@@ -124,3 +125,28 @@ def test_naive_datetimes_are_refused(engine: Engine) -> None:
     naive = msgspec.structs.replace(_entry(), occurred_at=datetime(2026, 11, 29, 5, 50))  # noqa: DTZ001
     with pytest.raises(StatementError, match="naive datetime"):
         DatabaseSink(engine).write_points([naive])
+
+
+def test_recommendations_are_proposed_once_and_decided_once(engine: Engine) -> None:
+    from models.events import Recommendation
+
+    rec = Recommendation(
+        recommendation_id="r-1", subject_id="SS-0001", office_id="caiyuan",
+        kind="level_change", month="2026-11", ruleset_id="shengsi-points",
+        ruleset_version="2020.1", evidence=["e-1"], reason_zh="建议", reason_en="propose",
+        occurred_at=T0, recorded_at=T0, level_from="normal", level_to="lenient",
+    )  # fmt: skip
+    sink = DatabaseSink(engine)
+    assert sink.write_recommendations([rec, rec]) == 1
+    confirmed = msgspec.structs.replace(
+        rec, status="confirmed", decided_by="O-caiyuan-1", decided_at=T0 + timedelta(days=1)
+    )
+    rejected = msgspec.structs.replace(confirmed, status="rejected", decided_by="O-caiyuan-2")
+    assert sink.write_recommendations([confirmed]) == 1
+    assert sink.write_recommendations([rejected, confirmed]) == 0  # the first decision stands
+    with Session(engine) as session:
+        row = session.get(RecommendationRow, "r-1")
+        subject = session.get(Subject, "SS-0001")
+    assert row is not None and subject is not None
+    assert (row.status, row.decided_by) == ("confirmed", "O-caiyuan-1")
+    assert subject.level.value == "lenient"

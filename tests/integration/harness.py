@@ -38,6 +38,7 @@ class System:
             data_dir=workdir,
             registry_refresh_s=2.0,
             sink_batch_window_s=0.2,
+            close_timer=False,
         )
         migrate(database_url)
         self.engine = make_engine(database_url)
