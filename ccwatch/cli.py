@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -125,20 +125,164 @@ def worker() -> None:
 
 @app.command()
 def simulate(
-    day: Annotated[str, typer.Option("--date", help="Local day, YYYY-MM-DD.")] = "",
+    day: Annotated[str, typer.Option("--date", help="Last local day, YYYY-MM-DD.")] = "",
+    days: Annotated[int, typer.Option(help="Days to simulate, ending on --date.")] = 1,
     seed: int = 7,
     speed: Annotated[float, typer.Option(help="Event time per wall time; 0: no pause.")] = 0,
     faults: Annotated[bool, typer.Option(help="Include faulty records.")] = True,
+    to_file: Annotated[
+        Path | None, typer.Option(help="Write the events to this JSON-lines log instead.")
+    ] = None,
 ) -> None:
-    """Send a simulated day of terminal events to the configured broker."""
-    from terminals.producer import make_producer, send_events
-    from terminals.simulator import simulate_day
+    """Send simulated days of terminal events to the broker (or write them to a file)."""
+    from streams.replay import LogRecord, write_log
+    from terminals.producer import make_producer, send_events, topic_of
+    from terminals.simulator import simulate_days
+
+    s = Settings()
+    last = date.fromisoformat(day) if day else _yesterday()
+    events = simulate_days(last, days, seed, faults=faults)
+    if to_file:
+        prefix = f"{s.topic_prefix}."
+        n = write_log(
+            to_file,
+            (LogRecord(topic_of(s.topics, e).removeprefix(prefix), e.key, e.value) for e in events),
+        )
+        console.print(f"wrote {n} events to {to_file}")
+        return
+    _require_broker(s)
+    n = send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed)
+    console.print(f"sent {n} events")
+
+
+@app.command()
+def close(
+    month: Annotated[str, typer.Option(help="Local month to close, YYYY-MM.")],
+    by: Annotated[str, typer.Option(help="Who asks (recorded).")] = "cli",
+) -> None:
+    """Close a month now (base points, caps, requirements, reviews); repeats are no-ops."""
+    from streams.control import request_close
 
     s = Settings()
     _require_broker(s)
-    events = simulate_day(date.fromisoformat(day) if day else _yesterday(), seed, faults=faults)
-    n = send_events(make_producer(s.kafka_bootstrap), s.topics, events, speed)
-    console.print(f"sent {n} events")
+    request_close(s.kafka_bootstrap, s.topics, s.partitions, month, by)
+    console.print(f"asked all {s.partitions} partitions to close {month}")
+
+
+@app.command()
+def decide(
+    recommendation: Annotated[str, typer.Argument(help="Recommendation id.")],
+    officer: Annotated[str, typer.Option(help="Officer id, recorded with the decision.")],
+    confirm: Annotated[bool, typer.Option("--confirm/--reject")] = True,
+    note: str = "",
+) -> None:
+    """Confirm or reject a recommendation (sent as a decision event)."""
+    from kafka import KafkaProducer
+
+    from models.db import make_engine
+    from models.events import Decision, encode
+    from models.ids import derive_id
+    from models.records import RecommendationRow
+
+    s = Settings()
+    _require_broker(s)
+    with Session(make_engine(s.database_url)) as session:
+        rec = session.get(RecommendationRow, recommendation)
+    if rec is None:
+        console.print(f"[red]no recommendation {recommendation}[/]")
+        raise typer.Exit(1)
+    now = datetime.now(UTC)
+    decision = Decision(
+        event_id=derive_id("decision", recommendation, officer, now.isoformat()),
+        subject_id=rec.subject_id,
+        recommendation_id=recommendation,
+        decision="confirmed" if confirm else "rejected",
+        officer_id=officer,
+        occurred_at=now,
+        note=note,
+    )
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+    producer.send(s.topics.decisions, key=rec.subject_id.encode(), value=encode(decision))
+    producer.flush()
+    console.print(f"{decision.decision}: {rec.kind} for {rec.subject_id} by {officer}")
+
+
+@app.command()
+def report(
+    month: Annotated[str, typer.Option(help="Local month, YYYY-MM.")],
+    office: Annotated[str, typer.Option(help="Only this office id.")] = "",
+    zone: Annotated[str, typer.Option(help="Only this zone: east, central, west.")] = "",
+    formats: Annotated[str, typer.Option("--format", help="csv, html, pdf, comma-separated.")] = (
+        "csv,html,pdf"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("var/reports"),
+) -> None:
+    """Write the monthly points report (CSV for machines, HTML and PDF to print and post)."""
+    from ccwatch.reports import write_report
+
+    for path in write_report(
+        Settings().database_url,
+        month,
+        office or None,
+        zone or None,
+        formats.split(","),
+        out,
+        console,
+    ):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def replay(
+    from_file: Annotated[Path | None, typer.Option(help="A JSON-lines event log.")] = None,
+    from_topics: Annotated[bool, typer.Option(help="Read the input topics from the start.")] = (
+        False
+    ),
+    month: Annotated[list[str] | None, typer.Option(help="Close this month (repeatable).")] = None,
+) -> None:
+    """Rebuild the ledger and alerts from past events into CCWATCH_DATABASE_URL (a fresh
+    database: it is migrated and seeded first)."""
+    from rich.progress import Progress
+
+    from alerts.clock import SystemClock
+    from ccwatch.seed import seed as seed_db
+    from models.db import make_engine, migrate
+    from models.registry import load_registry
+    from scoring.rules import load_ruleset
+    from streams.pipeline import Pipeline
+    from streams.replay import read_log, read_topics
+    from streams.replay import replay as run_replay
+    from streams.sink import DatabaseSink
+
+    s = Settings()
+    if (from_file is None) == (not from_topics):
+        console.print("[red]give exactly one of --from-file and --from-topics[/]")
+        raise typer.Exit(2)
+    migrate(s.database_url)
+    engine = make_engine(s.database_url)
+    seed_db(engine)
+    pipeline = Pipeline(
+        load_registry(engine), load_ruleset(s.ruleset), SystemClock(), s.max_clock_skew_s
+    )
+    if from_file:
+        records = read_log(from_file)
+    else:
+        _require_broker(s)
+        records = read_topics(s.kafka_bootstrap, s.topics, s.partitions)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("replaying", total=None)
+        result = run_replay(
+            records,
+            pipeline,
+            DatabaseSink(engine),
+            month or [],
+            progress=lambda n: bar.advance(task, n),
+        )
+    console.print(
+        f"applied {result.applied} events, rejected {result.rejected}; closed "
+        f"{result.months}; {result.entries} points entries, {result.alerts} alert "
+        f"transitions, {result.recommendations} recommendations"
+    )
 
 
 @app.command()
@@ -299,4 +443,26 @@ def list_points(
                 e.reason_zh,
                 e.evidence[0][:8] + "…",
             )
+    console.print(table)
+
+
+@app.command("recommendations")
+def list_recommendations(
+    status: Annotated[str, typer.Option(help="proposed, confirmed, rejected or all")] = "proposed",
+    month: Annotated[str, typer.Option(help="Local month YYYY-MM.")] = "",
+    limit: int = 100,
+) -> None:
+    """List recommendations (commendations, sanctions, level changes) awaiting decision."""
+    from models.db import make_engine
+    from models.records import RecommendationRow as R
+
+    query = select(R).order_by(R.month.desc(), R.subject_id).limit(limit)
+    if status != "all":
+        query = query.where(R.status == status)
+    if month:
+        query = query.where(R.month == month)
+    table = Table("id", "month", "subject", "kind", "status", "reason")
+    with Session(make_engine(Settings().database_url)) as session:
+        for r in session.scalars(query):
+            table.add_row(r.id, r.month, r.subject_id, r.kind, r.status, r.reason_zh)
     console.print(table)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Office, Subject
-from scoring.localtime import add_months, local
+from scoring.localtime import add_months, local, month_span
 
 Progress = Callable[[int], None]  # called with how many more subjects are done
 TREND_MONTHS = 6
@@ -125,8 +125,12 @@ def build_report(
         def within(column: SQLColumnExpression[str]) -> ColumnElement[bool]:
             return column.in_(chosen) if (office or zone) else true()
 
+        span = month_span(month)
+        supervised = (Subject.starts_on <= span.last) & (Subject.ends_on >= span.first)
         people = list(
-            session.scalars(select(Subject).where(within(Subject.id)).order_by(Subject.id))
+            session.scalars(
+                select(Subject).where(within(Subject.id), supervised).order_by(Subject.id)
+            )
         )
         P = PointsEntryRow
         opening = dict(

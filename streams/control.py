@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
 from models.events import MonthClose, encode
 from models.ids import derive_id
-from scoring.localtime import add_months, local_month
+from scoring.localtime import add_months, local_month, month_span
 from streams.topics import TopicNames
 
 
@@ -24,12 +24,13 @@ def due_close(now: datetime, grace: timedelta) -> str:
 
 
 def close_record(month: str, requested_by: str) -> MonthClose:
-    """The close of a month; its id depends on the month only, so repeats are no-ops."""
+    """The close of a month, dated at its end; its id depends on the month only, so
+    repeats are no-ops and a replay's close equals the live one."""
     return MonthClose(
         event_id=derive_id("month-close", month),
         month=month,
         requested_by=requested_by,
-        occurred_at=datetime.now(UTC),
+        occurred_at=month_span(month).end(),
     )
 
 

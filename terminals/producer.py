@@ -21,6 +21,14 @@ def make_producer(bootstrap: str) -> KafkaProducer:
     )
 
 
+def topic_of(topics: TopicNames, event: SimEvent) -> str:
+    return {
+        "checkin": topics.checkins,
+        "location": topics.locations,
+        "activity": topics.activities,
+    }[event.kind]
+
+
 def send_events(
     producer: KafkaProducer,
     topics: TopicNames,
@@ -41,8 +49,7 @@ def send_events(
             if pause > 0:
                 producer.flush()
                 time.sleep(pause)
-        topic = topics.checkins if event.kind == "checkin" else topics.locations
-        producer.send(topic, key=event.key, value=event.value)
+        producer.send(topic_of(topics, event), key=event.key, value=event.value)
         sent += 1
         if on_send:
             on_send(event)

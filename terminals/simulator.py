@@ -17,12 +17,11 @@ import msgspec
 
 from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
-from models.events import CheckIn, LocationFix, encode
+from models.events import Activity, CheckIn, LocationFix, encode
 from models.ids import derive_id
 from scoring.localtime import LOCAL_TZ
 
-Kind = Literal["checkin", "location"]
-CHECKIN_CHANCE = {"strict": 1.0, "normal": 0.5, "lenient": 0.25}
+Kind = Literal["checkin", "location", "activity"]
 FIX_EVERY = timedelta(minutes=15)
 
 
@@ -35,8 +34,21 @@ class SimEvent:
     note: str = ""  # what is special about it, for the console
 
 
+def simulate_days(last: date, days: int, seed: int = 7, faults: bool = True) -> list[SimEvent]:
+    """``days`` consecutive days ending on ``last``; the ferry and the faults on the last."""
+    out: list[SimEvent] = []
+    for n in range(days - 1, -1, -1):
+        day = last - timedelta(days=n)
+        out += simulate_day(day, seed, faults=faults and n == 0, ferry=n == 0)
+    return out
+
+
 def simulate_day(
-    day: date, seed: int = 7, ref: Reference | None = None, faults: bool = True
+    day: date,
+    seed: int = 7,
+    ref: Reference | None = None,
+    faults: bool = True,
+    ferry: bool = True,
 ) -> list[SimEvent]:
     """Every event of the day in event-time order."""
     ref = ref or shengsi()
@@ -44,12 +56,17 @@ def simulate_day(
     events: list[SimEvent] = []
     for person in ref.subjects:
         ids = _ids(seed, day, person.id)
-        if person.id == ABSCONDER_ID:
+        if person.id == ABSCONDER_ID and ferry:
             events += _ferry_day(rng, ref, person, day, ids)
         else:
             events += _home_day(rng, person, day, ids)
-        if rng.random() < CHECKIN_CHANCE[person.level] or person.id == ABSCONDER_ID:
-            events += _checkins(rng, ref, person, day, ids)
+        diligence = random.Random(f"{seed}/{person.id}").uniform(0.55, 1.0)
+        if (_due(person, day) and rng.random() < diligence) or (
+            person.id == ABSCONDER_ID and ferry
+        ):
+            events += _checkins(rng, ref, person, day, ids, diligence)
+        if day.weekday() == 5 and rng.random() < diligence * 0.6:  # Saturday service
+            events += _session(rng, ref, person, _at(day, 9), "community_service", ids)
     if faults:
         events += _faults(day, seed)
     events.sort(key=lambda e: (e.occurred_at, e.kind, e.key or b""))
@@ -148,8 +165,24 @@ def _latlon(event: SimEvent) -> tuple[float, float]:
     return fix.lat, fix.lon
 
 
+def _due(person: PersonData, day: date) -> bool:
+    """The subject's reporting day: a fixed weekday, weekly (strict), every other week
+    (normal) or in the first week of the month (lenient)."""
+    h = int(derive_id("schedule", person.id)[:8], 16)
+    if day.weekday() != h % 5:
+        return False
+    return {"strict": True, "normal": day.isocalendar().week % 2 == h % 2, "lenient": day.day <= 7}[
+        person.level
+    ]
+
+
 def _checkins(
-    rng: random.Random, ref: Reference, person: PersonData, day: date, ids: Iterator[str]
+    rng: random.Random,
+    ref: Reference,
+    person: PersonData,
+    day: date,
+    ids: Iterator[str],
+    diligence: float,
 ) -> list[SimEvent]:
     office = ref.office(person.office_id)
     when = _at(day, 8, 30) + timedelta(minutes=rng.randrange(0, 8 * 60))
@@ -166,12 +199,35 @@ def _checkins(
         lon=office.lon,
     )
     event = SimEvent("checkin", when, person.id.encode(), encode(checkin))
+    out = [event]
     if rng.random() < 0.2:  # the kiosk retried the upload: same event id, sent twice
-        retry = SimEvent(
-            "checkin", when + timedelta(seconds=30), event.key, event.value, "kiosk retry"
-        )
-        return [event, retry]
-    return [event]
+        out.append(replace(event, occurred_at=when + timedelta(seconds=30), note="kiosk retry"))
+    later = when + timedelta(minutes=10)
+    if rng.random() < diligence:  # after reporting, a study session at the kiosk
+        out += _session(rng, ref, person, later, "study", ids)
+    if rng.random() < diligence * 0.3:
+        out += _session(rng, ref, person, later, "thought_report", ids)
+    return out
+
+
+def _session(
+    rng: random.Random,
+    ref: Reference,
+    person: PersonData,
+    when: datetime,
+    kind: str,
+    ids: Iterator[str],
+) -> list[SimEvent]:
+    hours = 0.0 if kind == "thought_report" else float(rng.randint(2, 5))
+    session = Activity(
+        event_id=next(ids),
+        subject_id=person.id,
+        terminal_id=ref.terminal_id(person.office_id),
+        occurred_at=when,
+        activity=kind,  # type: ignore[arg-type]
+        hours=hours,
+    )
+    return [SimEvent("activity", when, person.id.encode(), encode(session))]
 
 
 def _faults(day: date, seed: int) -> list[SimEvent]:

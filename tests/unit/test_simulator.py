@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, shengsi
-from models.events import CheckIn, LocationFix, decode
-from terminals.simulator import simulate_day
+from models.events import Activity, CheckIn, LocationFix, decode
+from terminals.simulator import simulate_day, simulate_days
 from tests.factories import SOME_DAY
 
 
@@ -18,14 +19,17 @@ def test_same_seed_and_day_same_bytes() -> None:
 
 
 def test_a_few_dozen_subjects_check_in_and_report_positions() -> None:
-    events = simulate_day(SOME_DAY, faults=False)
+    events = simulate_days(SOME_DAY, 7, faults=False)
     kinds = Counter(e.kind for e in events)
-    assert kinds["checkin"] >= 10 and kinds["location"] > 1000
+    assert kinds["checkin"] >= 10 and kinds["location"] > 7000 and kinds["activity"] >= 5
     assert len({e.key for e in events}) == len(shengsi().subjects) >= 24
     assert events == sorted(events, key=lambda e: e.occurred_at)
     for e in events:
-        record = decode(e.value, CheckIn if e.kind == "checkin" else LocationFix)
-        assert isinstance(record, CheckIn | LocationFix)
+        kind: type[Any] = {"checkin": CheckIn, "location": LocationFix, "activity": Activity}[
+            e.kind
+        ]
+        record = decode(e.value, kind)
+        assert isinstance(record, kind)
         assert e.key == record.subject_id.encode()
 
 
