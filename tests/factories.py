@@ -90,9 +90,9 @@ def activity(
         subject_id=subject,
         terminal_id="T-caiyuan-1",
         occurred_at=T0 + at,
-        activity=kind,
+        activity=kind,  # type: ignore[arg-type]
         hours=hours,
-    )  # type: ignore[arg-type]
+    )
 
 
 def verified(
@@ -103,9 +103,9 @@ def verified(
         transition_id=f"tr-{subject}-{n}",
         alert_id=f"al-{subject}-{n}",
         transition="resolved",
-        alert_type=alert_type,
+        alert_type=alert_type,  # type: ignore[arg-type]
         severity="high",
-        subject_id=subject,  # type: ignore[arg-type]
+        subject_id=subject,
         office_id="caiyuan",
         zone="central",
         rule=f"{alert_type}/1",
