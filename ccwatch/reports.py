@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from models.db import make_engine
-from scoring.report import build_report, write_csv
+from scoring.report import build_report, iter_subjects, write_csv
 
 
 def write_report(
@@ -24,15 +24,17 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     scope = office or zone or "all"
     stem = f"points-{month}-{scope}"
+    engine = make_engine(database_url)
+    paths: list[Path] = []
     with Progress(console=console, transient=True, disable=console is None) as bar:
+        if "csv" in formats:  # streamed: flat memory for a whole province
+            task = bar.add_task(f"CSV {month} ({scope})", total=None)
+            subjects = iter_subjects(engine, month, office, zone, lambda n: bar.advance(task, n))
+            paths += write_csv(month, subjects, out, stem)
+        if not {"html", "pdf"} & set(formats):
+            return paths
         task = bar.add_task(f"reading {month} ({scope})", total=None)
-        report = build_report(
-            make_engine(database_url), month, office, zone, progress=lambda n: bar.advance(task, n)
-        )
-        bar.update(task, description="writing")
-        paths: list[Path] = []
-        if "csv" in formats:
-            paths += write_csv(report, out, stem)
+        report = build_report(engine, month, office, zone, lambda n: bar.advance(task, n))
         if "html" in formats:
             from scoring.render_html import render_html
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -16,6 +17,11 @@ from models.base import Base
 
 metadata = Base.metadata
 MIGRATIONS = Path(__file__).with_name("migrations")
+# JSON columns (evidence lists) through msgspec: several times faster than the json module.
+JSON_CODEC: dict[str, Any] = {
+    "json_serializer": lambda obj: msgspec.json.encode(obj).decode(),
+    "json_deserializer": msgspec.json.decode,
+}
 
 
 def make_engine(url: str) -> Engine:
@@ -24,10 +30,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

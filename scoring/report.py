@@ -9,25 +9,28 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import chain, groupby
+from operator import itemgetter
 from pathlib import Path
 from statistics import mean
+from typing import Any, NamedTuple, TextIO
 
+import msgspec
 from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, func, select, true
-from sqlalchemy.orm import Session
 
 from models.records import PointsEntryRow, RecommendationRow
-from models.reference import Office, Subject
-from scoring.localtime import add_months, local, month_span
+from models.reference import Level, Office, Subject
+from scoring.localtime import LOCAL_TZ, add_months, month_span
 
 Progress = Callable[[int], None]  # called with how many more subjects are done
 TREND_MONTHS = 6
 BINS = [(-1000, 0), (0, 20), (20, 40), (40, 60), (60, 70), (70, 80), (80, 90), (90, 1000)]
 
 
-@dataclass(frozen=True, slots=True)
-class EntryLine:
+class EntryLine(NamedTuple):  # a tuple: millions are made in a county-wide report
     entry_id: str
     occurred_at: str  # local time, ISO 8601 with +08:00
     rule_id: str
@@ -105,36 +108,47 @@ def _band(lo: int, hi: int) -> str:
     return f"< {hi}" if lo <= -1000 else f">= {lo}" if hi >= 1000 else f"{lo}-{hi - 1}"
 
 
-def build_report(
+def iter_subjects(
     engine: Engine,
     month: str,
     office: str | None = None,
     zone: str | None = None,
     progress: Progress | None = None,
-) -> MonthlyReport:
-    """Read one month of the ledger for all subjects, an office or a zone."""
-    with Session(engine) as session:
-        offices = {o.id: o for o in session.scalars(select(Office))}
+) -> Iterator[SubjectReport]:
+    """Each supervised subject's month, in subject id order, streamed from the ledger: the
+    entries arrive as one ordered scan, so memory stays flat for any number of subjects."""
+    P, R = PointsEntryRow, RecommendationRow
+    with engine.connect() as conn:
+        zones = {o: z.value for o, z in conn.execute(select(Office.id, Office.zone)).tuples()}
         chosen = select(Subject.id)
         if office:
             chosen = chosen.where(Subject.office_id == office)
         if zone:
-            in_zone = [o.id for o in offices.values() if o.zone.value == zone]
-            chosen = chosen.where(Subject.office_id.in_(in_zone))
+            chosen = chosen.where(Subject.office_id.in_([o for o, z in zones.items() if z == zone]))
 
         def within(column: SQLColumnExpression[str]) -> ColumnElement[bool]:
             return column.in_(chosen) if (office or zone) else true()
 
+        def by_id(column: SQLColumnExpression[str]) -> ColumnElement[str]:
+            """Byte order on every backend, the order Python compares strings in."""
+            return column.collate("C") if engine.dialect.name == "postgresql" else column  # type: ignore[return-value]
+
         span = month_span(month)
-        supervised = (Subject.starts_on <= span.last) & (Subject.ends_on >= span.first)
-        people = list(
-            session.scalars(
-                select(Subject).where(within(Subject.id), supervised).order_by(Subject.id)
+        people = (
+            conn.execute(
+                select(Subject.id, Subject.name, Subject.office_id, Subject.level)
+                .where(
+                    within(Subject.id),
+                    Subject.starts_on <= span.last,
+                    Subject.ends_on >= span.first,
+                )
+                .order_by(by_id(Subject.id))
             )
+            .tuples()
+            .all()
         )
-        P = PointsEntryRow
         opening = dict(
-            session.execute(
+            conn.execute(
                 select(P.subject_id, func.sum(P.delta))
                 .where(P.local_month < month, within(P.subject_id))
                 .group_by(P.subject_id)
@@ -142,22 +156,79 @@ def build_report(
             .tuples()
             .all()
         )
-        entries: dict[str, list[EntryLine]] = defaultdict(list)
-        for e in session.scalars(select(P).where(P.local_month == month, within(P.subject_id))):
-            entries[e.subject_id].append(_line(e))
         recs: dict[str, list[RecLine]] = defaultdict(list)
-        R = RecommendationRow
-        for r in session.scalars(select(R).where(R.month == month, within(R.subject_id))):
+        for r in conn.execute(select(R).where(R.month == month, within(R.subject_id))):
             recs[r.subject_id].append(
                 RecLine(r.id, r.kind, r.status, r.reason_zh, r.reason_en, r.level_to, r.decided_by)
             )
+        entries = (
+            select(
+                P.subject_id,
+                P.id,
+                P.occurred_at,
+                P.rule_id,
+                P.rule_version,
+                P.ruleset_id,
+                P.ruleset_version,
+                P.delta,
+                P.reason_zh,
+                P.reason_en,
+                P.evidence,
+                P.reverses_entry_id,
+            )
+            .where(P.local_month == month, within(P.subject_id))
+            .order_by(by_id(P.subject_id))
+        )
+        # The hot loop of a county-wide report: plain driver rows, converted in _line.
+        sql = entries.compile(conn)
+        params = tuple(sql.params[k] for k in sql.positiontup) if sql.positiontup else sql.params
+        result = conn.execution_options(stream_results=True).exec_driver_sql(str(sql), params)
+        rows = chain.from_iterable(result.partitions(20_000))
+        groups = groupby(rows, key=itemgetter(0))
+        pending = next(groups, None)
+        for subject_id, name, office_id, level in people:
+            while pending is not None and pending[0] < subject_id:
+                pending = next(groups, None)  # entries of subjects outside the report
+            lines: list[EntryLine] = []
+            if pending is not None and pending[0] == subject_id:
+                lines = sorted(map(_line, pending[1]), key=_order)
+                pending = next(groups, None)
+            yield SubjectReport(
+                subject_id,
+                name,
+                office_id,
+                zones[office_id],
+                Level(level).value,
+                int(opening.get(subject_id, 0)),
+                tuple(lines),
+                tuple(
+                    sorted(recs.get(subject_id, []), key=lambda r: (r.kind, r.recommendation_id))
+                ),
+            )
+            if progress:
+                progress(1)
+
+
+def build_report(
+    engine: Engine,
+    month: str,
+    office: str | None = None,
+    zone: str | None = None,
+    progress: Progress | None = None,
+) -> MonthlyReport:
+    """One month for all subjects, an office or a zone, with summaries and the trend."""
+    subjects = list(iter_subjects(engine, month, office, zone, progress))
+    P = PointsEntryRow
+    ids = select(Subject.id).where(Subject.id.in_([s.subject_id for s in subjects]))
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Office.id, Office.name_zh)).tuples().all())
         trend = (
-            session.execute(
+            conn.execute(
                 select(P.local_month, func.sum(P.delta), func.count(func.distinct(P.subject_id)))
                 .where(
                     P.local_month > add_months(month, -TREND_MONTHS),
                     P.local_month <= month,
-                    within(P.subject_id),
+                    P.subject_id.in_(ids) if (office or zone) else true(),
                 )
                 .group_by(P.local_month)
                 .order_by(P.local_month)
@@ -165,24 +236,7 @@ def build_report(
             .tuples()
             .all()
         )
-    subjects = []
-    for p in people:
-        subjects.append(
-            SubjectReport(
-                p.id,
-                p.name,
-                p.office_id,
-                offices[p.office_id].zone.value,
-                p.level.value,
-                int(opening.get(p.id, 0)),
-                tuple(sorted(entries.get(p.id, []), key=_order)),
-                tuple(sorted(recs.get(p.id, []), key=lambda r: (r.kind, r.recommendation_id))),
-            )
-        )
-        if progress:
-            progress(1)
     scope = f"office {office}" if office else f"zone {zone}" if zone else "all"
-    names = {k: o.name_zh for k, o in offices.items()}
     return MonthlyReport(
         month,
         scope,
@@ -194,18 +248,24 @@ def build_report(
     )
 
 
-def _line(e: PointsEntryRow) -> EntryLine:
+def _line(row: Sequence[Any]) -> EntryLine:
+    """An entry from a driver row: datetimes and JSON arrive decoded, or as text (SQLite)."""
+    _, entry_id, at, rule_id, rule_version, ruleset_id, version, delta, zh, en, evidence, rev = row
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    if isinstance(evidence, str | bytes):
+        evidence = msgspec.json.decode(evidence)
     return EntryLine(
-        e.id,
-        local(e.occurred_at).isoformat(),
-        e.rule_id,
-        e.rule_version,
-        f"{e.ruleset_id}@{e.ruleset_version}",
-        e.delta,
-        e.reason_zh,
-        e.reason_en,
-        tuple(e.evidence),
-        e.reverses_entry_id,
+        entry_id,
+        at.astimezone(LOCAL_TZ).isoformat(),
+        rule_id,
+        rule_version,
+        f"{ruleset_id}@{version}",
+        delta,
+        zh,
+        en,
+        tuple(evidence),
+        rev,
     )
 
 
@@ -268,72 +328,75 @@ ENTRY_COLUMNS = [
 ]
 
 
-def subject_rows(report: MonthlyReport) -> Iterator[list[object]]:
-    for s in report.subjects:
-        recs = ";".join(f"{r.kind}:{r.status}" for r in s.recommendations)
-        yield [
-            report.month,
-            s.subject_id,
-            s.name,
-            s.office_id,
-            s.zone,
-            s.level,
-            s.opening,
-            s.score,
-            s.closing,
-            len(s.entries),
-            recs,
-        ]
+def subject_row(month: str, s: SubjectReport) -> list[object]:
+    recs = ";".join(f"{r.kind}:{r.status}" for r in s.recommendations)
+    return [
+        month,
+        s.subject_id,
+        s.name,
+        s.office_id,
+        s.zone,
+        s.level,
+        s.opening,
+        s.score,
+        s.closing,
+        len(s.entries),
+        recs,
+    ]
 
 
-def entry_rows(report: MonthlyReport) -> Iterator[list[object]]:
-    for s in report.subjects:
-        for e in s.entries:
-            yield [
-                report.month,
-                s.subject_id,
-                e.occurred_at,
-                e.rule_id,
-                e.rule_version,
-                e.ruleset,
-                e.delta,
-                e.reason_zh,
-                e.reason_en,
-                " ".join(e.evidence),
-                e.entry_id,
-                e.reverses_entry_id or "",
-            ]
+def entry_row(month: str, s: SubjectReport, e: EntryLine) -> list[object]:
+    return [
+        month,
+        s.subject_id,
+        e.occurred_at,
+        e.rule_id,
+        e.rule_version,
+        e.ruleset,
+        e.delta,
+        e.reason_zh,
+        e.reason_en,
+        " ".join(e.evidence),
+        e.entry_id,
+        e.reverses_entry_id or "",
+    ]
 
 
-def write_csv(report: MonthlyReport, out_dir: Path, stem: str) -> list[Path]:
-    """Two files: one row per subject, and one row per entry (UTF-8, LF, header first)."""
-    paths = []
-    for suffix, columns, rows in (
-        ("subjects", SUBJECT_COLUMNS, subject_rows(report)),
-        ("entries", ENTRY_COLUMNS, entry_rows(report)),
+def write_csv_streams(
+    month: str, subjects: Iterable[SubjectReport], subject_file: TextIO, entry_file: TextIO
+) -> int:
+    """Write both CSVs in one pass (UTF-8, LF, header first); returns the subject count."""
+    subject_csv = csv.writer(subject_file, lineterminator="\n")
+    entry_csv = csv.writer(entry_file, lineterminator="\n")
+    subject_csv.writerow(SUBJECT_COLUMNS)
+    entry_csv.writerow(ENTRY_COLUMNS)
+    n = 0
+    for s in subjects:
+        subject_csv.writerow(subject_row(month, s))
+        entry_csv.writerows(entry_row(month, s, e) for e in s.entries)
+        n += 1
+    return n
+
+
+def write_csv(
+    month: str, subjects: Iterable[SubjectReport], out_dir: Path, stem: str
+) -> list[Path]:
+    """``<stem>-subjects.csv`` (a row per subject) and ``<stem>-entries.csv`` (a row per
+    entry), streamed: the subjects may be an iterator over the whole county."""
+    paths = [out_dir / f"{stem}-subjects.csv", out_dir / f"{stem}-entries.csv"]
+    with (
+        paths[0].open("w", encoding="utf-8", newline="") as subject_file,
+        paths[1].open("w", encoding="utf-8", newline="") as entry_file,
     ):
-        path = out_dir / f"{stem}-{suffix}.csv"
-        with path.open("w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(columns)
-            writer.writerows(rows)
-        paths.append(path)
+        write_csv_streams(month, subjects, subject_file, entry_file)
     return paths
 
 
 def csv_text(report: MonthlyReport) -> tuple[str, str]:
     """Both CSV files as text (for tests and replays)."""
-    out = []
-    for columns, rows in (
-        (SUBJECT_COLUMNS, subject_rows(report)),
-        (ENTRY_COLUMNS, entry_rows(report)),
-    ):
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        out.append(buf.getvalue())
-    return out[0], out[1]
+    subject_file, entry_file = io.StringIO(), io.StringIO()
+    write_csv_streams(report.month, report.subjects, subject_file, entry_file)
+    return subject_file.getvalue(), entry_file.getvalue()
 
 
 def generated_note(report: MonthlyReport) -> str:

@@ -3,48 +3,47 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from functools import partial
 
 from kafka.consumer.fetcher import ConsumerRecord
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from alerts.clock import ManualClock
+from alerts.clock import SystemClock
 from ccwatch.reference import ABSCONDER_ID
+from ccwatch.seed import seed
+from models.db import make_engine, migrate
 from models.events import AlertEvent, PointsEntry, decode
 from models.records import Alert, AlertTransitionRow, PointsEntryRow
 from models.registry import load_registry
 from scoring.rules import load_ruleset
-from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
-from terminals.producer import make_producer, send_events
-from terminals.simulator import simulate_day
+from streams.pipeline import Pipeline
+from streams.replay import LogRecord, replay
+from streams.sink import DatabaseSink
+from terminals.producer import make_producer, send_events, topic_of
+from terminals.simulator import SimEvent, simulate_days
 from tests.factories import SOME_DAY
 from tests.integration.harness import System
 
 
-def expected(system: System) -> tuple[set[str], set[str]]:
-    """Points entry ids and alert ids that the pure pipeline makes of the same day."""
-    pipeline = Pipeline(
-        load_registry(system.engine), load_ruleset(), ManualClock(datetime.now(UTC)), 300
-    )
-    states: dict[str, SubjectState] = {}
-    points, alerts = set(), set()
-    for e in simulate_day(SOME_DAY):
-        validate = pipeline.validate_checkin if e.kind == "checkin" else pipeline.validate_location
-        event = validate(e.value, e.key)
-        if hasattr(event, "reason"):
-            continue
-        apply = pipeline.apply_checkin if e.kind == "checkin" else pipeline.apply_location
-        outcome = apply(states.get(event.subject_id, EMPTY_STATE), event)  # type: ignore[arg-type]
-        states[event.subject_id] = outcome.state
-        points |= {p.entry_id for p in outcome.points}
-        alerts |= {a.alert_id for a in outcome.alerts}
-    return points, alerts
+def replayed(system: System, events: list[SimEvent]) -> tuple[set[str], set[str], set[str]]:
+    """What an in-process replay of the same events puts into a fresh database."""
+    url = f"sqlite:///{system.workdir / 'replay.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    seed(engine)
+    pipeline = Pipeline(load_registry(engine), load_ruleset(), SystemClock(), 300)
+    prefix = f"{system.settings.topic_prefix}."
+    records = [
+        LogRecord(topic_of(system.settings.topics, e).removeprefix(prefix), e.key, e.value)
+        for e in events
+    ]
+    replay(records, pipeline, DatabaseSink(engine))
+    return snapshot(engine)
 
 
-def snapshot(system: System) -> tuple[set[str], set[str], set[str]]:
-    with Session(system.engine) as s:
+def snapshot(engine: Engine) -> tuple[set[str], set[str], set[str]]:
+    with Session(engine) as s:
         return (
             set(s.scalars(select(PointsEntryRow.id))),
             set(s.scalars(select(Alert.id))),
@@ -52,19 +51,17 @@ def snapshot(system: System) -> tuple[set[str], set[str], set[str]]:
         )
 
 
-def test_a_day_lands_exactly_once_even_when_redelivered(system: System) -> None:
-    events = simulate_day(SOME_DAY)
+def test_days_land_exactly_once_as_a_replay_would_make_them(system: System) -> None:
+    events = simulate_days(SOME_DAY, 3)
     send_events(make_producer(system.settings.kafka_bootstrap), system.settings.topics, events)
-    want_points, want_alerts = expected(system)
-    assert len(want_points) > 10 and len(want_alerts) == 1
+    want = replayed(system, events)
+    assert len(want[0]) > 10 and len(want[1]) == 1
 
-    system.wait_for(
-        "the day in the database", lambda: snapshot(system)[:2] == (want_points, want_alerts), 60
-    )
+    system.wait_for("the days in the database", lambda: snapshot(system.engine) == want, 60)
     with Session(system.engine) as s:
         [alert] = s.scalars(select(Alert)).all()
     assert alert.subject_id == ABSCONDER_ID and alert.state == "open"
-    first = snapshot(system)
+    first = snapshot(system.engine)
     dead = system.wait_for(
         "the faulty records", lambda: len(system.records(system.settings.topics.dead_letter)) >= 4
     )
@@ -80,7 +77,7 @@ def test_a_day_lands_exactly_once_even_when_redelivered(system: System) -> None:
     assert ids(system.records(topics.points)) == first[0]
     assert ids(system.records(topics.alerts)) == first[2]
     time.sleep(2 * system.settings.sink_batch_window_s + 1)
-    assert snapshot(system) == first
+    assert snapshot(system.engine) == first
 
 
 def published(system: System, topic: str, n: int) -> bool:

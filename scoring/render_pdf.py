@@ -1,0 +1,308 @@
+"""The monthly report as a printable A4 PDF (reportlab platypus), byte-identical per report.
+
+Chinese is set in reportlab's built-in CID font STSong-Light (not embedded: PDF readers
+supply it from their Asian font packs); runs of ASCII are set in Helvetica. The document
+is made in reportlab's invariant mode (fixed dates and document id) with fixed metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
+
+from scoring.charts import SIZE, distribution_png, trend_png
+from scoring.render_html import (
+    KINDS_NOTE,
+    TITLE_EN,
+    TITLE_ZH,
+    kind_en,
+    kind_zh,
+    level_label,
+    local_time,
+    office_label,
+    rec_kind_label,
+    rec_kinds,
+    reversal_note,
+    rule_ref,
+    scope_label,
+    signed,
+    status_label,
+    summary_row,
+    title,
+    zone_label,
+)
+from scoring.report import MonthlyReport, SubjectReport, generated_note
+
+CJK = "STSong-Light"
+LATIN = "Helvetica"
+MARGIN = 15 * mm
+WIDTH = A4[0] - 2 * MARGIN
+GRID = colors.HexColor("#999999")
+HEAD = colors.HexColor("#eef1f5")
+EN = "#444444"
+FOOT = 7.5
+ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+
+
+@cache
+def _font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+    return CJK
+
+
+@cache
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=_font(), fontSize=9, leading=12, wordWrap="CJK")
+    cell = ParagraphStyle("cell", parent=base, fontSize=8, leading=10)
+    latin = ParagraphStyle("latin", parent=cell, fontName=LATIN, wordWrap=None)
+    return {
+        "body": base,
+        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=21, spaceAfter=4),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4
+        ),
+        "h3": ParagraphStyle(
+            "h3", parent=base, fontSize=9.5, leading=13, spaceBefore=4, spaceAfter=2
+        ),
+        "cell": cell,
+        "note": ParagraphStyle("note", parent=cell, spaceBefore=3),
+        "latin": latin,
+        "evidence": ParagraphStyle("evidence", parent=latin, fontSize=7, leading=9),
+        "en": ParagraphStyle(
+            "en", parent=latin, fontSize=7, leading=9, textColor=colors.HexColor(EN)
+        ),
+    }
+
+
+def _runs(text: str) -> list[tuple[str, str]]:
+    """The text cut into (font, run): ASCII in Helvetica, the rest in the CJK font, whose
+    Latin glyphs are narrow and often replaced by wider ones in readers without it."""
+    return [(LATIN if run.isascii() else _font(), run) for run in ASCII_RUNS.findall(text)]
+
+
+def _markup(text: str) -> str:
+    """Escaped paragraph markup for plain text, each run in its font."""
+    return "".join(f'<font name="{font}">{escape(run)}</font>' for font, run in _runs(text))
+
+
+def _p(text: str, style: str = "cell") -> Paragraph:
+    """A paragraph of plain text (escaped here)."""
+    if style == "cell" and text.isascii():  # Latin line breaking: much faster than CJK's
+        return Paragraph(escape(text), _styles()["latin"])
+    return Paragraph(_markup(text), _styles()[style])
+
+
+def _grey(text: str) -> Paragraph:
+    """A small grey line, wrapped the fast way when ASCII."""
+    if text.isascii():
+        return Paragraph(escape(text), _styles()["en"])
+    return Paragraph(f'<font color="{EN}" size="7">{_markup(text)}</font>', _styles()["cell"])
+
+
+def _two(zh: str, en: str) -> list[Paragraph]:
+    """A cell: Chinese, then English in grey below."""
+    return [_p(zh), _grey(en)]
+
+
+def _heading(zh: str, en: str, style: str = "h2") -> Paragraph:
+    return Paragraph(f'{_markup(zh)} <font color="{EN}">{_markup(en)}</font>', _styles()[style])
+
+
+def _table(
+    rows: Sequence[Sequence[Any]], widths: Sequence[float], numeric: Sequence[int] = ()
+) -> Table:
+    table = Table(list(rows), colWidths=[w * mm for w in widths], repeatRows=1)
+    commands: list[tuple[Any, ...]] = [
+        ("GRID", (0, 0), (-1, -1), 0.5, GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (0, 0), (-1, -1), LATIN, 8),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    commands += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in numeric]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _summary(report: MonthlyReport, zone: bool) -> list[Flowable]:
+    kinds = rec_kinds(report)
+    groups, label = (report.zones, zone_label) if zone else (report.offices, office_label)
+    head = [_two("片区", "Zone") if zone else _two("司法所", "Office")]
+    head += [_two(zh, en) for zh, en in (("人数", "Subjects"), ("平均分", "Average"))]
+    head += [_two(zh, en) for zh, en in (("最低", "Lowest"), ("最高", "Highest"))]
+    head += [_two(kind_zh(k), kind_en(k)) for k in kinds]
+    rows = [[_p(label(report, g.key)), *summary_row(g, kinds)] for g in groups]
+    each = min(22.0, (WIDTH / mm - 4 * 14 - 34) / max(len(kinds), 1))  # 5 kinds: 18 mm
+    widths = [WIDTH / mm - 4 * 14 - each * len(kinds), 14, 14, 14, 14, *[each] * len(kinds)]
+    table = _table([head, *rows], widths, numeric=range(1, 5 + len(kinds)))
+    if zone:
+        return [_heading("片区汇总", "Zones"), table, *([_p(KINDS_NOTE, "note")] if kinds else [])]
+    return [_heading("司法所汇总", "Offices"), table]
+
+
+def _chart(zh: str, en: str, png: bytes) -> Flowable:
+    width = 0.9 * WIDTH
+    image = Image(io.BytesIO(png), width=width, height=width * SIZE[1] / SIZE[0])
+    return KeepTogether([_heading(zh, en), image])
+
+
+def _facts(report: MonthlyReport, s: SubjectReport) -> Table:
+    head = [
+        _two(zh, en)
+        for zh, en in (
+            ("司法所", "Office"),
+            ("片区", "Zone"),
+            ("管理等级", "Level"),
+            ("月初余额", "Opening"),
+            ("本月得分", "Month score"),
+            ("月末余额", "Closing"),
+        )
+    ]
+    values = [
+        _p(office_label(report, s.office_id)),
+        _p(zone_label(report, s.zone)),
+        _p(level_label(s.level)),
+        str(s.opening),
+        signed(s.score),
+        str(s.closing),
+    ]
+    return _table([head, values], [52, 30, 32, 22, 22, 22], numeric=(3, 4, 5))
+
+
+def _entries(s: SubjectReport) -> Flowable:
+    if not s.entries:
+        return _p("本月无计分记录。 No entries this month.", "body")
+    head = [
+        _two("时间", "Local time"),
+        _two("规则", "Rule"),
+        _two("分值", "Points"),
+        _two("事由", "Reason"),
+        _two("证据", "Evidence"),
+    ]
+    rows = [
+        [
+            local_time(e),
+            _p(rule_ref(e)),
+            signed(e.delta),
+            [
+                *_two(e.reason_zh, e.reason_en),
+                *([_grey(note)] if (note := reversal_note(e)) else []),
+            ],
+            Paragraph("<br/>".join(escape(x) for x in e.evidence), _styles()["evidence"]),
+        ]
+        for e in s.entries
+    ]
+    return _table([head, *rows], [25, 32, 11, 58, 54], numeric=(2,))
+
+
+def _recommendations(s: SubjectReport) -> Flowable:
+    if not s.recommendations:
+        return _p("无。 None.", "body")
+    head = [_two("类型", "Kind"), _two("状态", "Status"), _two("事由", "Reason")]
+    rows = [
+        [_p(rec_kind_label(r)), _p(status_label(r)), _two(r.reason_zh, r.reason_en)]
+        for r in s.recommendations
+    ]
+    return _table([head, *rows], [55, 45, 80])
+
+
+def _subject(report: MonthlyReport, s: SubjectReport) -> Flowable:
+    heading = _p(f"{s.subject_id} {s.name}", "h2")
+    return KeepTogether(
+        [
+            heading,
+            _facts(report, s),
+            _heading("计分明细", "Entries", "h3"),
+            _entries(s),
+            _heading("奖惩建议", "Recommendations", "h3"),
+            _recommendations(s),
+        ]
+    )
+
+
+def _story(report: MonthlyReport) -> list[Flowable]:
+    meta = (
+        f"月份 Month: {report.month} · 范围 Scope: {scope_label(report)} · "
+        f"人数 Subjects: {len(report.subjects)}"
+    )
+    return [
+        _heading(TITLE_ZH, TITLE_EN, "title"),
+        _p(meta, "body"),
+        *_summary(report, zone=False),
+        *_summary(report, zone=True),
+        _chart("得分分布", "Score distribution", distribution_png(report)),
+        _chart("平均分趋势", "Average score trend", trend_png(report)),
+        *[_subject(report, s) for s in report.subjects],
+    ]
+
+
+def _width(text: str, size: float = FOOT) -> float:
+    return sum(float(pdfmetrics.stringWidth(run, font, size)) for font, run in _runs(text))
+
+
+def _line(canvas: Canvas, x: float, text: str, size: float = FOOT) -> None:
+    """One line of mixed text at the foot of the page."""
+    for font, run in _runs(text):
+        canvas.setFont(font, size)
+        canvas.drawString(x, 9 * mm, run)
+        x += pdfmetrics.stringWidth(run, font, size)
+
+
+def _footer(note: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """Draws the stable note and the page number at the foot of every page."""
+
+    def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFillColor(colors.HexColor(EN))
+        _line(canvas, MARGIN, note)
+        page = f"第 {doc.page} 页 Page {doc.page}"
+        _line(canvas, A4[0] - MARGIN - _width(page), page)
+        canvas.restoreState()
+
+    return draw
+
+
+def render_pdf(report: MonthlyReport, path: Path) -> None:
+    """Write the report to `path` as an A4 PDF; the same report gives the same bytes."""
+    note = generated_note(report)
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 5 * mm,
+        title=title(report),
+        author="ccwatch",
+        subject=note,
+        creator="ccwatch",
+        keywords=[],
+        invariant=1,
+    )
+    footer = _footer(note)
+    doc.build(_story(report), onFirstPage=footer, onLaterPages=footer)

@@ -1,0 +1,143 @@
+"""The monthly report as charts, HTML and PDF, from a report built by hand (no database)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from scoring.charts import distribution_png, distribution_svg, trend_png, trend_svg
+from scoring.render_html import render_html
+from scoring.render_pdf import render_pdf
+from scoring.report import EntryLine, GroupSummary, MonthlyReport, RecLine, SubjectReport
+
+RULESET = "shengsi-points@2026.1"
+
+
+def entry(n: int, day: int, rule: str, delta: int, zh: str, en: str) -> EntryLine:
+    return EntryLine(
+        f"pe-{n}",
+        f"2026-11-{day:02d}T09:{n:02d}:00+08:00",
+        rule,
+        1,
+        RULESET,
+        delta,
+        zh,
+        en,
+        (f"chk-{n}", f"loc-{n}"),
+    )
+
+
+def sample_report() -> MonthlyReport:
+    warning = RecLine(
+        "rec-1",
+        "warning",
+        "proposed",
+        "本月扣分超过10分，拟予警告",
+        "Lost over 10 points",
+        None,
+        None,
+    )
+    subjects = (
+        SubjectReport(
+            "SS-0001",
+            "张三",
+            "caiyuan",
+            "east",
+            "normal",
+            12,
+            (
+                entry(1, 3, "checkin.on_time", 1, "按时报到", "Checked in on time"),
+                entry(2, 9, "geofence.exit", -5, "擅自离开舟山<市>", "Left the county <alone>"),
+            ),
+            (),
+        ),
+        SubjectReport(
+            "SS-0002",
+            "李四",
+            "caiyuan",
+            "east",
+            "strict",
+            -3,
+            (entry(3, 5, "checkin.missed", -12, "未按时报到", "Missed a check-in"),),
+            (warning,),
+        ),
+        SubjectReport("SS-0003", "王五", "gouqi", "west", "lenient", 40, (), ()),
+    )
+    office = GroupSummary("caiyuan", "菜园司法所", 2, -8.0, -12, -4, {"warning": 1})
+    zone_east = GroupSummary("east", "东部", 2, -8.0, -12, -4, {"warning": 1})
+    zone_west = GroupSummary("west", "西部", 1, 0.0, 0, 0, {})
+    gouqi = GroupSummary("gouqi", "枸杞司法所", 1, 0.0, 0, 0, {})
+    return MonthlyReport(
+        "2026-11",
+        "all",
+        subjects,
+        (office, gouqi),
+        (zone_east, zone_west),
+        (("2026-09", 2.5), ("2026-10", -1.0), ("2026-11", -5.33)),
+        {"caiyuan": "菜园司法所", "gouqi": "枸杞司法所"},
+    )
+
+
+REPORT = sample_report()
+
+
+def test_html_shows_title_subjects_signed_deltas_and_charts() -> None:
+    html = render_html(REPORT)
+    assert "月度计分考核报告" in html and "Monthly points report" in html
+    for s in REPORT.subjects:
+        assert f"<h2>{s.subject_id} {s.name}</h2>" in html
+    assert ">+1<" in html and ">-5<" in html and ">-12<" in html
+    assert html.count("<svg") == 2 and "<?xml" not in html
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the two inline charts share no id
+    assert "擅自离开舟山&lt;市&gt;" in html  # autoescaped
+    assert "菜园司法所 caiyuan" in html and "警告 warning" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
+    assert "ccwatch monthly points report 2026-11 (all)" in html
+
+
+def test_html_is_the_same_every_time() -> None:
+    assert render_html(REPORT) == render_html(sample_report())
+
+
+@pytest.mark.parametrize("chart", [distribution_svg, trend_svg, distribution_png, trend_png])
+def test_charts_are_deterministic(chart: object) -> None:
+    assert callable(chart)
+    first, second = chart(REPORT), chart(sample_report())
+    assert first == second and len(first) > 1000
+    assert b"Matplotlib v" not in first and b"dc:date" not in first
+
+
+def test_charts_cope_with_an_empty_report() -> None:
+    empty = MonthlyReport("2026-11", "zone west", (), (), (), ())
+    assert trend_svg(empty).count(b"<svg") == 1 and distribution_png(empty)
+    assert "无数据 No data" in render_html(empty)
+
+
+def _page_text(pdf: bytes) -> bytes:
+    """The PDF's streams decoded (reportlab writes ASCII85 over Flate): Helvetica text,
+    unlike the CID font's, shows there as plain ASCII strings."""
+    streams = re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL)
+    return b"\n".join(
+        zlib.decompress(base64.a85decode(raw.strip().removesuffix(b"~>"))) for raw in streams
+    )
+
+
+def test_pdf_is_deterministic_and_shows_every_subject(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    render_pdf(REPORT, first)
+    render_pdf(sample_report(), second)
+    data = first.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 10_000
+    assert data == second.read_bytes()
+    assert b"STSong-Light" in data
+    text = _page_text(data)
+    for s in REPORT.subjects:
+        assert f"({s.subject_id} ".encode() in text  # the heading: id, then the name
+    assert b"(checkin.missed@1)" in text and b"(-12)" in text
