@@ -80,6 +80,7 @@ class LedgerState(msgspec.Struct, frozen=True, omit_defaults=True):
     admonitions_total: int = 0
     commended: list[str] = []  # months with a confirmed commendation, the last 6
     pending: dict[str, Recommendation] = {}
+    verified: dict[str, list[tuple[str, str, int]]] = {}  # alert -> (entry, rule, delta)
 
 
 @dataclass
@@ -136,6 +137,9 @@ class Ledger:
     def on_alert(
         self, state: LedgerState, alert: AlertEvent, subject: SubjectRef, now: datetime
     ) -> LedgerOutcome:
+        """Score an alert transition; a verification later overturned is reversed."""
+        if alert.outcome in ("false_alarm", "explained") and alert.alert_id in state.verified:
+            return self._reverse(state, alert, subject, now)
         rules = [
             (r, r.points)
             for r in self._rules(AlertTrigger)
@@ -144,9 +148,48 @@ class Ledger:
             and r.trigger.outcome in (None, alert.outcome)  # type: ignore[union-attr]
         ]
         evidence = [alert.transition_id, alert.alert_id, *alert.evidence]
-        return self._event_entries(
+        out = self._event_entries(
             state, rules, subject, alert.transition_id, alert.occurred_at, now, evidence
         )
+        if out.entries:
+            scored = [(e.entry_id, e.rule_id, e.delta) for e in out.entries]
+            verified = {**out.state.verified, alert.alert_id: scored}
+            out.state = msgspec.structs.replace(out.state, verified=verified)
+        return out
+
+    def _reverse(
+        self, state: LedgerState, alert: AlertEvent, subject: SubjectRef, now: datetime
+    ) -> LedgerOutcome:
+        """Corrections are new entries that name the entry they reverse; nothing is edited."""
+        month = local_month(alert.occurred_at)
+        tally = state.months.get(month, MonthTally())
+        points = dict(tally.points)
+        entries = []
+        for entry_id, rule_id, delta in state.verified[alert.alert_id]:
+            rule = self.ruleset.rule(rule_id)
+            entry = self._entry(
+                subject,
+                rule,
+                -delta,
+                f"reverse:{entry_id}",
+                alert.occurred_at,
+                month,
+                [alert.transition_id, entry_id],
+                f"更正,复核结论为{alert.outcome}",
+                f"correction, reviewed as {alert.outcome}",
+                now,
+            )
+            entries.append(msgspec.structs.replace(entry, reverses_entry_id=entry_id))
+            if month not in state.closed:
+                points[rule_id] = points.get(rule_id, 0) - delta
+        verified = {k: v for k, v in state.verified.items() if k != alert.alert_id}
+        months = (
+            state.months
+            if month in state.closed
+            else {**state.months, month: msgspec.structs.replace(tally, points=points)}
+        )
+        new = msgspec.structs.replace(state, verified=verified, months=months)
+        return LedgerOutcome(new, entries)
 
     def _event_entries(
         self,
@@ -211,7 +254,7 @@ class Ledger:
                     rule,
                     delta,
                     slot,
-                    month_span(month).end(),
+                    month_span(month).last_second(),
                     month,
                     [close.event_id],
                     zh,

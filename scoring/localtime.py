@@ -24,6 +24,10 @@ class Span(NamedTuple):
         """The instant after the last day."""
         return datetime.combine(self.last + timedelta(days=1), time(), LOCAL_TZ)
 
+    def last_second(self) -> datetime:
+        """When closing entries are dated: the last second of the span, local time."""
+        return self.end() - timedelta(seconds=1)
+
     def holds(self, when: datetime) -> bool:
         return self.first <= local(when).date() <= self.last
 

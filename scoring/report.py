@@ -180,7 +180,7 @@ def iter_subjects(
             .order_by(by_id(P.subject_id))
         )
         # The hot loop of a county-wide report: plain driver rows, converted in _line.
-        sql = entries.compile(conn)
+        sql = entries.compile(conn, compile_kwargs={"render_postcompile": True})
         params = tuple(sql.params[k] for k in sql.positiontup) if sql.positiontup else sql.params
         result = conn.execution_options(stream_results=True).exec_driver_sql(str(sql), params)
         rows = chain.from_iterable(result.partitions(20_000))

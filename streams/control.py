@@ -24,13 +24,13 @@ def due_close(now: datetime, grace: timedelta) -> str:
 
 
 def close_record(month: str, requested_by: str) -> MonthClose:
-    """The close of a month, dated at its end; its id depends on the month only, so
+    """The close of a month, dated at its last second; its id depends on the month only, so
     repeats are no-ops and a replay's close equals the live one."""
     return MonthClose(
         event_id=derive_id("month-close", month),
         month=month,
         requested_by=requested_by,
-        occurred_at=month_span(month).end(),
+        occurred_at=month_span(month).last_second(),
     )
 
 

@@ -7,6 +7,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from models.events import PointsEntry, Recommendation
@@ -249,3 +250,20 @@ def test_three_commendations_in_a_row_also_promote() -> None:
     )
     run.feed(close("2026-11"))  # a poor month (no quarter of scores), but three commendations
     assert [r.level_to for r in run.recs if r.kind == "level_change"] == ["lenient"]
+
+
+def test_an_overturned_verification_is_reversed_by_a_new_entry() -> None:
+    run = Run(subject("normal"))
+    run.feed(verified(1, -5 * D))
+    [original] = run.entries
+    review = msgspec.structs.replace(
+        verified(1, -2 * D), transition_id="tr-review", outcome="false_alarm"
+    )
+    [correction] = run.feed(review).entries
+    assert correction.delta == -original.delta == 10
+    assert correction.reverses_entry_id == original.entry_id
+    assert correction.evidence == ["tr-review", original.entry_id]
+    assert "correction" in correction.reason_en
+    assert run.feed(review).entries == []  # once only
+    run.feed(close("2026-11"))
+    assert run.state.scores["2026-11"] == 60 - 5 - 5 - 5  # base, missed month, two shortfalls
