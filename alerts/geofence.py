@@ -9,14 +9,24 @@ from geopy.distance import geodesic
 from shapely.geometry import shape
 from shapely.ops import nearest_points
 
+METRES_PER_DEGREE = 111_320.0
+
+
+def circle(lat: float, lon: float, radius_m: float) -> dict[str, Any]:
+    """A GeoJSON polygon approximating a circle (for ports and meeting places)."""
+    geometry = shapely.Point(lon, lat).buffer(radius_m / METRES_PER_DEGREE, quad_segs=8)
+    return dict(shapely.geometry.mapping(geometry))
+
 
 class Area:
     """A polygon in lon/lat (GeoJSON order), prepared for repeated point tests."""
 
-    def __init__(self, geojson: dict[str, Any]) -> None:
-        self.polygon = shape(geojson)
-        if self.polygon.geom_type not in ("Polygon", "MultiPolygon") or not self.polygon.is_valid:
+    def __init__(self, geojson: dict[str, Any], buffer_m: float = 0.0) -> None:
+        polygon = shape(geojson)
+        if polygon.geom_type not in ("Polygon", "MultiPolygon") or not polygon.is_valid:
             raise ValueError(f"not a valid polygon: {geojson.get('type')}")
+        # Buffers in degrees of latitude: within a few percent at these latitudes and sizes.
+        self.polygon = polygon.buffer(buffer_m / METRES_PER_DEGREE) if buffer_m else polygon
         shapely.prepare(self.polygon)
 
     def contains(self, lat: float, lon: float) -> bool:

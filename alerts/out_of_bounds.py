@@ -1,107 +1,138 @@
 """Out of bounds (越界): outside the county with no approved leave covering that time.
 
-One open alert per subject; a later fix back inside, or one covered by a leave,
-auto-resolves it. Decisions use event time only: a fix older than the last transition
-cannot flip the state back (late, out-of-order delivery).
+Noise-aware, as GPS drift near the shore floods naive platforms:
+- accuracy-aware: a fix counts as outside only when its whole accuracy circle, plus a
+  hysteresis margin, is outside; back inside needs the circle inside too;
+- confirmed: a second clearly-outside fix, or the dwell time since the first (checked by
+  the worker's ticks), before alerting; at once when the fix is far out or at an exit
+  point (an outside port, the ferry route);
+- suspect fixes (impossible speed) never count; events are judged in event time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Final, Literal
 
 import msgspec
 
 from alerts.geofence import Area
+from alerts.lifecycle import AlertBook, clear, raise_alert
+from alerts.policy import Thresholds
 from models.events import AlertEvent, LocationFix
-from models.ids import derive_id
-from models.registry import LeaveWindow, SubjectRef
+from models.registry import LeaveWindow, SecurityPeriod, SubjectRef
 
-RULE = "out_of_bounds/1"
-ALERT_TYPE: Final = "out_of_bounds"
+RULE: Final = "out_of_bounds/2"
+KIND: Final = "out_of_bounds"
 
 
 class BoundaryState(msgspec.Struct, frozen=True, omit_defaults=True):
-    """The subject's open out-of-bounds alert, if any, and when it last changed."""
+    """Where the subject stands with the county line."""
 
-    open_alert_id: str | None = None
-    changed_at: datetime | None = None
+    status: Literal["inside", "pending", "outside"] = "inside"
+    since: datetime | None = None  # event time of the first clearly-outside fix
+    evidence: list[str] = []  # the clearly-outside fixes so far (pending)
+    changed_at: datetime | None = None  # event time of the last decision
 
 
 def observe(
     state: BoundaryState,
+    book: AlertBook,
     fix: LocationFix,
     subject: SubjectRef,
     county: Area,
+    exits: Sequence[Area],
     leaves: Sequence[LeaveWindow],
+    limits: Thresholds,
+    period: SecurityPeriod | None,
     now: datetime,
-) -> tuple[BoundaryState, list[AlertEvent]]:
-    """Apply one fix; return the new state and the alert transitions it causes."""
+) -> tuple[BoundaryState, AlertBook, list[AlertEvent]]:
+    """Apply one plausible fix."""
     if state.changed_at is not None and fix.occurred_at <= state.changed_at:
-        return state, []
-    inside = county.contains(fix.lat, fix.lon)
+        return state, book, []
+    where = (fix.lat, fix.lon, fix.accuracy_m)
     leave = next((w for w in leaves if w.covers(fix.occurred_at)), None)
-    if not inside and leave is None:
-        if state.open_alert_id is not None:
-            return state, []
-        alert_id = derive_id("alert", subject.id, ALERT_TYPE, fix.event_id)
-        km = county.distance_to_edge_m(fix.lat, fix.lon) / 1000
-        opened = _transition(
-            alert_id,
-            "opened",
-            subject,
-            fix,
-            now,
-            reason_zh=f"离开县域范围 {km:.1f} 公里,无有效请假",
-            reason_en=f"{km:.1f} km outside the county with no approved leave",
+    inside = county.contains(fix.lat, fix.lon)
+    if inside or leave is not None:
+        if state.status == "inside":
+            return state, book, []
+        if state.status == "pending":  # seen inside again before confirmation: drift
+            return BoundaryState(changed_at=fix.occurred_at), book, []
+        if inside and county.distance_to_edge_m(fix.lat, fix.lon) < fix.accuracy_m:
+            return state, book, []  # not clearly back yet: hysteresis
+        reason = (
+            ("已返回县域范围内", "back inside the county")
+            if leave is None
+            else (
+                f"请假外出已批准({leave.destination})",
+                f"covered by approved leave to {leave.destination}",
+            )
         )
-        return BoundaryState(alert_id, fix.occurred_at), [opened]
-    if state.open_alert_id is None:
-        return state, []
-    if leave is None:
-        zh, en = "已返回县域范围内", "back inside the county"
-    else:
-        zh = f"请假外出已批准({leave.destination})"
-        en = f"covered by approved leave to {leave.destination}"
-    resolved = _transition(
-        state.open_alert_id,
-        "resolved",
+        book, events = clear(book, subject, KIND, fix.event_id, fix.occurred_at, now, reason, where)
+        return BoundaryState(changed_at=fix.occurred_at), book, events
+    out_m = county.distance_to_edge_m(fix.lat, fix.lon)
+    if out_m <= fix.accuracy_m + limits.hysteresis_m:
+        return state, book, []  # the accuracy circle still reaches inside: not yet outside
+    if state.status == "outside":
+        return state, book, []
+    evidence = [*state.evidence, fix.event_id]
+    since = state.since or fix.occurred_at
+    at_exit = any(e.contains(fix.lat, fix.lon) for e in exits)
+    confirmed = (
+        len(evidence) >= limits.confirm_fixes
+        or fix.occurred_at - since >= timedelta(seconds=limits.dwell_s)
+        or out_m >= limits.far_outside_m
+        or at_exit
+    )
+    if not confirmed:
+        return BoundaryState("pending", since, evidence, state.changed_at), book, []
+    why = "在出县通道上" if at_exit else f"离开县域 {out_m / 1000:.1f} 公里"
+    why_en = "on an exit route" if at_exit else f"{out_m / 1000:.1f} km outside the county"
+    book, events = raise_alert(
+        book,
         subject,
-        fix,
+        KIND,
+        "high",
+        RULE,
+        evidence,
+        since,
         now,
-        reason_zh=f"自动解除:{zh}",
-        reason_en=f"auto-resolved: {en}",
+        limits,
+        period,
+        (f"{why},无有效请假", f"{why_en} with no approved leave"),
+        where,
+        fix.occurred_at,
     )
-    return BoundaryState(None, fix.occurred_at), [resolved]
+    return BoundaryState("outside", since, [], fix.occurred_at), book, events
 
 
-def _transition(
-    alert_id: str,
-    transition: str,
+def dwell_expired(
+    state: BoundaryState,
+    book: AlertBook,
     subject: SubjectRef,
-    fix: LocationFix,
+    limits: Thresholds,
+    period: SecurityPeriod | None,
+    at: datetime,
     now: datetime,
-    *,
-    reason_zh: str,
-    reason_en: str,
-) -> AlertEvent:
-    return AlertEvent(
-        transition_id=derive_id(alert_id, transition, fix.event_id),
-        alert_id=alert_id,
-        transition=transition,  # type: ignore[arg-type]
-        alert_type=ALERT_TYPE,
-        severity="high",
-        subject_id=subject.id,
-        office_id=subject.office_id,
-        zone=subject.zone,
-        rule=RULE,
-        evidence=[fix.event_id],
-        occurred_at=fix.occurred_at,
-        recorded_at=now,
-        reason_zh=reason_zh,
-        reason_en=reason_en,
-        lat=fix.lat,
-        lon=fix.lon,
-        accuracy_m=fix.accuracy_m,
+) -> tuple[BoundaryState, AlertBook, list[AlertEvent]]:
+    """A tick: a single clearly-outside fix with nothing since, for the dwell time, alerts."""
+    if state.status != "pending" or state.since is None:
+        return state, book, []
+    if at - state.since < timedelta(seconds=limits.dwell_s):
+        return state, book, []
+    book, events = raise_alert(
+        book,
+        subject,
+        KIND,
+        "high",
+        RULE,
+        state.evidence,
+        state.since,
+        now,
+        limits,
+        period,
+        ("离开县域且持续未返回,无有效请假", "outside the county for the dwell time, no leave"),
+        detected_at=at,
     )
+    return BoundaryState("outside", state.since, [], at), book, events

@@ -51,6 +51,17 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
                 buffer_m=0.0,
             )
         )
+        for z in ref.exits:
+            session.merge(
+                Geofence(
+                    id=z.id,
+                    kind=GeofenceKind.EXIT,
+                    name=z.name,
+                    subject_id=None,
+                    geometry=z.geometry,
+                    buffer_m=z.buffer_m,
+                )
+            )
         session.flush()
         for p in ref.subjects:
             session.merge(
@@ -65,6 +76,24 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
                     ends_on=p.ends_on,
                     home_lat=p.home_lat,
                     home_lon=p.home_lon,
+                    signal_grace_s=p.signal_grace_s,
+                    case_id=p.case_id,
+                )
+            )
+        session.flush()
+        people = {p.id for p in ref.subjects}
+        for z in (z for z in ref.forbidden if z.subject_id in people):
+            hours = z.hours or (None, None)
+            session.merge(
+                Geofence(
+                    id=z.id,
+                    kind=GeofenceKind.FORBIDDEN,
+                    name=z.name,
+                    subject_id=z.subject_id,
+                    geometry=z.geometry,
+                    buffer_m=z.buffer_m,
+                    active_from_hour=hours[0],
+                    active_to_hour=hours[1],
                 )
             )
     return len(ref.subjects)

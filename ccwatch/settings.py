@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         description="Points rule set: a shipped name (shengsi-2012.toml) or a file path; "
         "empty: shengsi-2020.toml.",
     )
+    tick_interval_s: float = Field(
+        30.0, ge=0, description="How often time-driven detection runs (0: never)."
+    )
     close_timer: bool = Field(True, description="Close each local month automatically.")
     close_grace_s: float = Field(
         6 * 3600.0, ge=0, description="Wait after a local month ends before closing it."

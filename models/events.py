@@ -101,7 +101,31 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class MonthClose(msgspec.Struct, frozen=True, kw_only=True):
+class AlertAction(msgspec.Struct, frozen=True, kw_only=True):
+    """An officer acts on an alert: acknowledges, dispatches or resolves it with an outcome."""
+
+    event_id: Text
+    subject_id: Text
+    alert_id: Text
+    action: Literal["acknowledge", "dispatch", "resolve"]
+    officer_id: Text
+    occurred_at: EventTime
+    assignee: Text | None = None  # dispatch: an office or officer id
+    outcome: AlertOutcome | None = None  # resolve: what the check found
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class DeviceEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A phone or bracelet reports its power state."""
+
+    event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
+    subject_id: Text
+    device_id: Text
+    occurred_at: EventTime
+    event: Literal["power_off", "power_on"]
+
+
+class MonthClose(msgspec.Struct, frozen=True, kw_only=True, tag="month_close", tag_field="type"):
     """Control record: close a local month (base points, caps, requirements, reviews)."""
 
     event_id: Text
@@ -136,6 +160,8 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     accuracy_m: float | None = None
     actor: str = "system"
     outcome: AlertOutcome | None = None
+    assignee: str | None = None  # the office, officer or command center that has it
+    sla_due: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
 
 
 class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,12 +210,39 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
     decision_note: str = ""
 
 
+class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="type"):
+    """Control record: the time-driven detectors of one partition run as of ``at``
+    (silence, missed check-ins, overdue leave, SLAs). Sent by a timer of the owning worker."""
+
+    event_id: Text
+    at: EventTime
+
+
+Control = MonthClose | Tick
+
+
+class Sighting(msgspec.Struct, frozen=True, kw_only=True):
+    """Internal: subjects seen together in one spatial cell, sent back to a subject's
+    partition (the gathering detector's repartition)."""
+
+    event_id: str
+    subject_id: str
+    others: list[str]
+    since: datetime
+    occurred_at: datetime
+    lat: float
+    lon: float
+
+
 INPUT_TYPES: dict[str, type[Any]] = {
     "checkin": CheckIn,
     "location": LocationFix,
     "activity": Activity,
     "decision": Decision,
+    "alert-action": AlertAction,
+    "device": DeviceEvent,
     "month-close": MonthClose,
+    "tick": Tick,
 }
 OUTPUT_TYPES: dict[str, type[Any]] = {
     "alert": AlertEvent,
@@ -197,8 +250,9 @@ OUTPUT_TYPES: dict[str, type[Any]] = {
     "recommendation": Recommendation,
 }
 
-_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {
-    t: msgspec.json.Decoder(t) for t in (*INPUT_TYPES.values(), *OUTPUT_TYPES.values())
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {
+    t: msgspec.json.Decoder(t)
+    for t in (*INPUT_TYPES.values(), *OUTPUT_TYPES.values(), Control, Sighting)
 }
 _encoder = msgspec.json.Encoder()
 
@@ -221,6 +275,10 @@ def decode(payload: bytes, kind: type[T]) -> T | Rejection:
         return Rejection(_classify(str(exc)), str(exc))
     except msgspec.DecodeError as exc:
         return Rejection("undecodable", str(exc))
+
+
+def decode_control(payload: bytes) -> MonthClose | Tick | Rejection:
+    return decode(payload, Control)  # type: ignore[arg-type]
 
 
 def _classify(message: str) -> str:

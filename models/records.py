@@ -5,7 +5,7 @@ Ids are derived from the evidence, so a redelivered event maps onto the row it m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,6 +31,11 @@ class Alert(TimestampMixin, Base):
     opened_at: Mapped[datetime] = mapped_column(doc="Event time of the first evidence.")
     raised_at: Mapped[datetime] = mapped_column(doc="Processing time the alert was raised.")
     resolved_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    sla_due_at: Mapped[datetime | None]
+    escalated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(32))
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     accuracy_m: Mapped[float | None]
@@ -41,8 +46,8 @@ class Alert(TimestampMixin, Base):
             "subject_id",
             "alert_type",
             unique=True,
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
         ),
     )
 
@@ -109,3 +114,18 @@ class RecommendationRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ZeroReport(Base):
+    """An office's daily report during a security period (零报告): nothing, or incidents."""
+
+    __tablename__ = "zero_reports"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    period_id: Mapped[str] = mapped_column(String(64))
+    alerts_opened: Mapped[int]
+    alerts_open: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), doc="zero | incidents")
+    recorded_at: Mapped[datetime]

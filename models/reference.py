@@ -46,6 +46,7 @@ class Level(enum.StrEnum):
 class GeofenceKind(enum.StrEnum):
     COUNTY = "county"  # the jurisdiction a subject may not leave without approval
     FORBIDDEN = "forbidden"  # a prohibition order's exclusion zone
+    EXIT = "exit"  # a way out (outside port, ferry route): outside here alerts at once
 
 
 class LeaveStatus(enum.StrEnum):
@@ -95,6 +96,12 @@ class Subject(TimestampMixin, Base):
     ends_on: Mapped[date]
     home_lat: Mapped[float | None]
     home_lon: Mapped[float | None]
+    signal_grace_s: Mapped[float] = mapped_column(
+        default=0.0, server_default="0", doc="Extra silence allowed (fishermen at sea)"
+    )
+    case_id: Mapped[str | None] = mapped_column(
+        String(32), index=True, doc="Co-offenders share a case"
+    )
 
     office: Mapped[Office] = relationship(back_populates="subjects")
 
@@ -121,6 +128,8 @@ class Geofence(TimestampMixin, Base):
     subject_id: Mapped[str | None] = mapped_column(ForeignKey("subjects.id"), index=True)
     geometry: Mapped[dict[str, object]] = mapped_column(JSON, doc="GeoJSON Polygon, lon/lat")
     buffer_m: Mapped[float] = mapped_column(default=0.0)
+    active_from_hour: Mapped[int | None] = mapped_column(doc="Local hour; curfews wrap midnight")
+    active_to_hour: Mapped[int | None]
 
 
 class LeavePermit(TimestampMixin, Base):
@@ -135,3 +144,19 @@ class LeavePermit(TimestampMixin, Base):
     destination: Mapped[str] = mapped_column(Text)
     status: Mapped[LeaveStatus] = mapped_column(_enum(LeaveStatus))
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("officers.id"))
+    approved_at: Mapped[datetime | None]
+    emergency: Mapped[bool] = mapped_column(
+        default=False, server_default="0", doc="Allowed even during a security period"
+    )
+
+
+class SecurityPeriodRow(TimestampMixin, Base):
+    """A major event (重大活动安保期): tighter detection, escalation, daily zero reports."""
+
+    __tablename__ = "security_periods"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list, doc="Empty: the county")

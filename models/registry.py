@@ -16,6 +16,7 @@ from models.reference import (
     LeavePermit,
     LeaveStatus,
     Office,
+    SecurityPeriodRow,
     Subject,
     Terminal,
 )
@@ -29,6 +30,8 @@ class SubjectRef:
     level: str
     starts_on: date
     ends_on: date
+    signal_grace_s: float = 0.0
+    case_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,42 @@ class LeaveWindow:
         return self.starts_at <= when < self.ends_at
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityPeriod:
+    """A major event (重大活动) during which rules tighten, for the county or some offices."""
+
+    id: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    offices: tuple[str, ...] = ()  # empty: every office
+
+    def covers(self, when: datetime, office_id: str) -> bool:
+        return self.starts_at <= when < self.ends_at and (
+            not self.offices or office_id in self.offices
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRef:
+    """A polygon from the database: an exit, or one subject's forbidden zone."""
+
+    id: str
+    name: str
+    geometry: dict[str, Any]
+    buffer_m: float = 0.0
+    hours: tuple[int, int] | None = None
+
+
 @dataclass(frozen=True)
 class Registry:
     subjects: dict[str, SubjectRef] = field(default_factory=dict)
     terminals: dict[str, TerminalRef] = field(default_factory=dict)
     leaves: dict[str, tuple[LeaveWindow, ...]] = field(default_factory=dict)
     county: dict[str, Any] | None = None  # GeoJSON Polygon
+    exits: tuple[ZoneRef, ...] = ()
+    forbidden: dict[str, tuple[ZoneRef, ...]] = field(default_factory=dict)
+    periods: tuple[SecurityPeriod, ...] = ()
 
 
 def load_registry(engine: Engine) -> Registry:
@@ -64,7 +97,14 @@ def load_registry(engine: Engine) -> Registry:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
             s.id: SubjectRef(
-                s.id, s.office_id, zones[s.office_id], s.level.value, s.starts_on, s.ends_on
+                s.id,
+                s.office_id,
+                zones[s.office_id],
+                s.level.value,
+                s.starts_on,
+                s.ends_on,
+                s.signal_grace_s,
+                s.case_id,
             )
             for s in session.scalars(select(Subject))
         }
@@ -72,15 +112,47 @@ def load_registry(engine: Engine) -> Registry:
             t.id: TerminalRef(t.id, t.office_id) for t in session.scalars(select(Terminal))
         }
         leaves: dict[str, list[LeaveWindow]] = defaultdict(list)
+        periods = tuple(
+            SecurityPeriod(p.id, p.name, p.starts_at, p.ends_at, tuple(p.offices))
+            for p in session.scalars(
+                select(SecurityPeriodRow).order_by(SecurityPeriodRow.starts_at)
+            )
+        )
         approved = select(LeavePermit).where(LeavePermit.status == LeaveStatus.APPROVED)
         for p in session.scalars(approved):
+            if _suspended(p, periods, subjects):
+                continue
             leaves[p.subject_id].append(LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination))
-        county = session.scalars(
-            select(Geofence).where(Geofence.kind == GeofenceKind.COUNTY).order_by(Geofence.id)
-        ).first()
+        fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
+    county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
+    forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
+    for f in fences:
+        if f.kind == GeofenceKind.FORBIDDEN and f.subject_id:
+            forbidden[f.subject_id].append(_zone(f))
     return Registry(
         subjects=subjects,
         terminals=terminals,
         leaves={k: tuple(sorted(v, key=lambda w: w.starts_at)) for k, v in leaves.items()},
         county=county.geometry if county else None,
+        exits=tuple(_zone(f) for f in fences if f.kind == GeofenceKind.EXIT),
+        forbidden={k: tuple(v) for k, v in forbidden.items()},
+        periods=periods,
     )
+
+
+def _zone(f: Geofence) -> ZoneRef:
+    hours = None
+    if f.active_from_hour is not None and f.active_to_hour is not None:
+        hours = (f.active_from_hour, f.active_to_hour)
+    return ZoneRef(f.id, f.name, f.geometry, f.buffer_m, hours)
+
+
+def _suspended(
+    permit: LeavePermit, periods: tuple[SecurityPeriod, ...], subjects: dict[str, SubjectRef]
+) -> bool:
+    """New leave is suspended in a security period, except emergencies: a permit approved
+    during a period that covers the subject's office does not count."""
+    subject = subjects.get(permit.subject_id)
+    if permit.emergency or subject is None or permit.approved_at is None:
+        return False
+    return any(p.covers(permit.approved_at, subject.office_id) for p in periods)

@@ -78,3 +78,18 @@ def periods_ending_in(month: str, period: Period) -> list[Span]:
         spans.append(Span(f"{year}-W{week:02d}", sunday - timedelta(days=6), sunday))
         sunday += timedelta(days=7)
     return spans
+
+
+def period_containing(when: datetime, period: Period) -> Span:
+    """The reporting period of a kind that holds ``when`` (local)."""
+    day = local(when).date()
+    if period == "week":
+        monday = day - timedelta(days=day.weekday())
+        year, week, _ = day.isocalendar()
+        return Span(f"{year}-W{week:02d}", monday, monday + timedelta(days=6))
+    month = day.strftime("%Y-%m")
+    if period == "month":
+        return month_span(month)
+    first = add_months(month, -((day.month - 1) % 3))
+    return Span(f"{day.year}-Q{(day.month - 1) // 3 + 1}", month_span(first).first,
+                month_span(add_months(first, 2)).last)  # fmt: skip

@@ -19,7 +19,7 @@ from statistics import mean
 from typing import Any, NamedTuple, TextIO
 
 import msgspec
-from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, func, select, true
+from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, and_, func, select, true
 
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Level, Office, Subject
@@ -114,9 +114,11 @@ def iter_subjects(
     office: str | None = None,
     zone: str | None = None,
     progress: Progress | None = None,
+    ids: tuple[str, str | None] | None = None,
 ) -> Iterator[SubjectReport]:
     """Each supervised subject's month, in subject id order, streamed from the ledger: the
-    entries arrive as one ordered scan, so memory stays flat for any number of subjects."""
+    entries arrive as one ordered scan, so memory stays flat for any number of subjects.
+    ``ids`` limits it to subject ids in [first, last) in byte order (a slice for a worker)."""
     P, R = PointsEntryRow, RecommendationRow
     with engine.connect() as conn:
         zones = {o: z.value for o, z in conn.execute(select(Office.id, Office.zone)).tuples()}
@@ -126,12 +128,17 @@ def iter_subjects(
         if zone:
             chosen = chosen.where(Subject.office_id.in_([o for o, z in zones.items() if z == zone]))
 
-        def within(column: SQLColumnExpression[str]) -> ColumnElement[bool]:
-            return column.in_(chosen) if (office or zone) else true()
-
         def by_id(column: SQLColumnExpression[str]) -> ColumnElement[str]:
             """Byte order on every backend, the order Python compares strings in."""
             return column.collate("C") if engine.dialect.name == "postgresql" else column  # type: ignore[return-value]
+
+        def within(column: SQLColumnExpression[str]) -> ColumnElement[bool]:
+            conditions: list[ColumnElement[bool]] = [column.in_(chosen)] if (office or zone) else []
+            if ids is not None:
+                conditions.append(by_id(column) >= ids[0])
+                if ids[1] is not None:
+                    conditions.append(by_id(column) < ids[1])
+            return and_(true(), *conditions)
 
         span = month_span(month)
         people = (

@@ -16,23 +16,30 @@ from typing import Any, TypeVar
 import faust
 from faust.types import EventT, StreamT, TopicT
 
+from alerts import gathering
 from alerts.clock import Clock, SystemClock
 from ccwatch.settings import Settings
 from models.db import make_engine
 from models.events import (
     Activity,
+    AlertAction,
     AlertEvent,
     CheckIn,
     Decision,
+    DeviceEvent,
     LocationFix,
     MonthClose,
     PointsEntry,
     Recommendation,
     Rejection,
+    Sighting,
+    Tick,
     decode,
+    decode_control,
     encode,
 )
 from models.registry import load_registry
+from scoring.localtime import local
 from scoring.rules import load_ruleset
 from streams.control import close_record, due_close, partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
@@ -41,7 +48,7 @@ from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", AlertEvent, PointsEntry, Recommendation)
-V = TypeVar("V", CheckIn, LocationFix, Activity, Decision)
+V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
@@ -78,7 +85,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
 
     checkins, locations = raw_topic(names.checkins), raw_topic(names.locations)
     activities, decisions = raw_topic(names.activities), raw_topic(names.decisions)
+    actions, devices = raw_topic(names.actions), raw_topic(names.devices)
     control = raw_topic(names.control)
+    cells, sightings = raw_topic(names.cells), raw_topic(names.sightings)
     alerts, points = raw_topic(names.alerts), raw_topic(names.points)
     recommendations = raw_topic(names.recommendations)
     dead_letter = raw_topic(names.dead_letter)
@@ -107,9 +116,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ],
         )
 
+    # Subjects' states as of their latest record; the table holds the durable version.
+    live: dict[bytes, SubjectState] = {}
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget(sender: Any, *args: Any, **kwargs: Any) -> None:
+        live.clear()  # another worker may own them next: read the table again
+
+    def current_state(key: bytes) -> SubjectState:
+        found = live.get(key)
+        return found if found is not None else load_state(state.get(key))
+
     async def publish(key: bytes, current: SubjectState, outcome: Outcome) -> None:
-        """Store the subject's state if it changed; publish what was decided."""
-        if outcome.state is not current:
+        """Keep the subject's new state, store it when it must survive a restart, and
+        publish what was decided."""
+        live[key] = outcome.state
+        if outcome.durable(current):
             state[key] = dump_state(outcome.state)
         for alert in outcome.alerts:
             await alerts.send(key=key, value=encode(alert))
@@ -129,14 +151,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if isinstance(valid, Rejection):
                 await reject(event, valid)
                 continue
-            current = load_state(state.get(event.key))
+            current = current_state(event.key)
             try:
                 outcome = apply(current, valid)
             except Exception as exc:  # a bug must not stop the partition: park the record
                 log.exception("processing failed")
                 await reject(event, Rejection("processing_error", repr(exc)))
                 continue
+            if outcome.rejected is not None:
+                await reject(event, outcome.rejected)
             await publish(event.key, current, outcome)
+            if valid is not None and isinstance(valid, LocationFix) and cells_wanted(valid):
+                await cells.send(key=cell_key(valid), value=event.value)
 
     @app.agent(checkins, name="checkins")
     async def on_checkins(stream: StreamT[bytes]) -> None:
@@ -154,23 +180,78 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def on_decisions(stream: StreamT[bytes]) -> None:
         await process(stream, pipeline.validate_decision, pipeline.apply_decision)
 
+    @app.agent(actions, name="alert-actions")
+    async def on_actions(stream: StreamT[bytes]) -> None:
+        await process(stream, pipeline.validate_action, pipeline.apply_action)
+
+    @app.agent(devices, name="devices")
+    async def on_devices(stream: StreamT[bytes]) -> None:
+        await process(stream, pipeline.validate_device, pipeline.apply_device)
+
+    def cells_wanted(fix: LocationFix) -> bool:
+        subject = pipeline.registry.subjects.get(fix.subject_id)
+        return subject is not None and subject.case_id is not None
+
+    def cell_key(fix: LocationFix) -> bytes:
+        limits, _ = pipeline.limits(pipeline.subject(fix.subject_id), fix.occurred_at)
+        return gathering.cells(fix.lat, fix.lon, limits.gathering_distance_m)[0].encode()
+
+    # Gathering: co-offenders' fixes repartitioned by space; presence is short-lived, so a
+    # cell's state lives in memory only and rebuilds within minutes after a restart.
+    cell_states: dict[str, gathering.CellState] = {}
+
+    @app.agent(cells, name="cells")
+    async def on_cells(stream: StreamT[bytes]) -> None:
+        async for value in stream:
+            fix = decode(value, LocationFix)
+            if isinstance(fix, Rejection):
+                continue  # validated before it was repartitioned
+            for seen in pipeline.gather(cell_states, fix):
+                await sightings.send(key=seen.subject_id.encode(), value=encode(seen))
+
+    @app.agent(sightings, name="sightings")
+    async def on_sightings(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            seen = decode(event.value, Sighting)
+            if isinstance(seen, Rejection) or seen.subject_id not in pipeline.registry.subjects:
+                continue
+            current = current_state(event.key)
+            await publish(event.key, current, pipeline.apply_sighting(current, seen))
+
     @app.agent(control, name="control")
     async def on_control(stream: StreamT[bytes]) -> None:
-        """A month close for one partition: close every subject whose key maps to it."""
+        """Month closes and ticks for one partition: for every subject whose key maps to it."""
         async for event in stream.events():
-            close = decode(event.value, MonthClose)
-            if isinstance(close, Rejection):
-                await reject(event, close)
+            record = decode_control(event.value)
+            if isinstance(record, Rejection):
+                await reject(event, record)
                 continue
-            partition, closed = event.message.partition, 0
+            partition, n = event.message.partition, 0
             for subject_id in sorted(pipeline.registry.subjects):
                 key = subject_id.encode()
                 if partition_of(key, settings.partitions) != partition:
                     continue
-                current = load_state(state.get(key))
-                await publish(key, current, pipeline.close_month(current, subject_id, close))
-                closed += 1
-            log.info("closed %s for %d subjects of partition %d", close.month, closed, partition)
+                current = current_state(key)
+                if isinstance(record, MonthClose):
+                    outcome = pipeline.close_month(current, subject_id, record)
+                else:
+                    outcome = pipeline.tick(current, subject_id, record)
+                await publish(key, current, outcome)
+                n += 1
+            if isinstance(record, MonthClose):
+                log.info("closed %s for %d subjects of partition %d", record.month, n, partition)
+
+    async def send_ticks() -> None:
+        """Time-driven detection runs even when no record arrives: each worker ticks the
+        control partitions it owns."""
+        at = clock.now()
+        tick = encode(Tick(event_id=f"tick:{at.isoformat()}", at=at))
+        owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == names.control}
+        for partition in sorted(owned):
+            await control.send(key=None, value=tick, partition=partition)
+
+    if settings.tick_interval_s > 0:
+        app.timer(interval=settings.tick_interval_s, name="ticks")(send_ticks)
 
     async def drain(stream: Any, kind: type[R], write: Callable[[list[R]], int]) -> None:
         """Decode each batch of output records and write it in one transaction."""
@@ -199,7 +280,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
 
     @app.timer(interval=settings.registry_refresh_s, name="refresh-registry")  # type: ignore[untyped-decorator]
     async def refresh_registry() -> None:
+        """Security periods, leaves, zones and subjects take effect without a restart."""
         pipeline.use(await asyncio.to_thread(load_registry, engine))
+
+    @app.timer(interval=600.0, name="zero-reports")  # type: ignore[untyped-decorator]
+    async def zero_reports() -> None:
+        """Yesterday's and today's so far: every office's daily report in security periods
+        (idempotent, so every worker may write it)."""
+        now = clock.now()
+        for day in (local(now).date() - timedelta(days=1),):
+            await asyncio.to_thread(sink.write_zero_reports, day, pipeline.registry.periods, now)
 
     async def month_close() -> None:
         """After a local month ends (plus the grace period), ask every partition to close it.
@@ -208,8 +298,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         if app_state.get("closed") == month:
             return
         for partition in range(settings.partitions):
-            await control.send(key=None, value=encode(close_record(month, "timer")),
-                               partition=partition)  # fmt: skip
+            await control.send(
+                key=None, value=encode(close_record(month, "timer")), partition=partition
+            )
         app_state["closed"] = month
 
     app_state: dict[str, str] = {}

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models.events import AlertEvent, PointsEntry, Recommendation
-from models.records import Alert, AlertTransitionRow, PointsEntryRow, RecommendationRow
-from models.reference import Level, Subject
+from models.ids import derive_id
+from models.records import (
+    Alert,
+    AlertTransitionRow,
+    PointsEntryRow,
+    RecommendationRow,
+    ZeroReport,
+)
+from models.reference import Level, Office, Subject
+from models.registry import SecurityPeriod
+from scoring.localtime import LOCAL_TZ
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +76,8 @@ class DatabaseSink:
                 else:
                     conn.execute(
                         update(Alert)
-                        .where(Alert.id == e.alert_id, Alert.state == "open")
-                        .values(state=e.transition, resolved_at=e.occurred_at)
+                        .where(Alert.id == e.alert_id, Alert.state != "resolved")
+                        .values(**_changes(e))
                     )
                 exists = conn.scalar(select(Alert.id).where(Alert.id == e.alert_id))
                 if exists is None:
@@ -103,30 +113,112 @@ class DatabaseSink:
                     continue
                 decided = conn.execute(
                     update(RecommendationRow)
-                    .where(RecommendationRow.id == r.recommendation_id,
-                           RecommendationRow.status == "proposed")
-                    .values(status=r.status, decided_by=r.decided_by, decided_at=r.decided_at,
-                            decision_note=r.decision_note)
-                )  # fmt: skip
+                    .where(
+                        RecommendationRow.id == r.recommendation_id,
+                        RecommendationRow.status == "proposed",
+                    )
+                    .values(
+                        status=r.status,
+                        decided_by=r.decided_by,
+                        decided_at=r.decided_at,
+                        decision_note=r.decision_note,
+                    )
+                )
                 new += decided.rowcount
                 if decided.rowcount and r.status == "confirmed" and r.level_to:
                     conn.execute(
-                        update(Subject).where(Subject.id == r.subject_id)
+                        update(Subject)
+                        .where(Subject.id == r.subject_id)
                         .values(level=Level(r.level_to))
-                    )  # fmt: skip
+                    )
         return new
+
+    def write_zero_reports(
+        self, day: date, periods: Sequence[SecurityPeriod], now: datetime
+    ) -> int:
+        """Each office's daily report (零报告) for a local day that a security period
+        touches: how many alerts its subjects raised that day and how many are open."""
+        start = datetime.combine(day, time(), LOCAL_TZ)
+        end = start + timedelta(days=1)
+        rows = []
+        with self.engine.begin() as conn:
+            for office_id in conn.scalars(select(Office.id).order_by(Office.id)):
+                period = next(
+                    (
+                        p
+                        for p in periods
+                        if p.starts_at < end
+                        and p.ends_at > start
+                        and (not p.offices or office_id in p.offices)
+                    ),
+                    None,
+                )
+                if period is None:
+                    continue
+                mine = Alert.office_id == office_id
+                opened = (
+                    conn.scalar(
+                        select(func.count())
+                        .select_from(Alert)
+                        .where(mine, Alert.opened_at >= start, Alert.opened_at < end)
+                    )
+                    or 0
+                )
+                still = (
+                    conn.scalar(
+                        select(func.count())
+                        .select_from(Alert)
+                        .where(mine, Alert.opened_at < end, Alert.state != "resolved")
+                    )
+                    or 0
+                )
+                rows.append(
+                    {
+                        "id": derive_id("zero-report", office_id, day.isoformat()),
+                        "office_id": office_id,
+                        "day": day,
+                        "period_id": period.id,
+                        "alerts_opened": opened,
+                        "alerts_open": still,
+                        "status": "zero" if opened == 0 and still == 0 else "incidents",
+                        "recorded_at": now,
+                    }
+                )
+            return self._insert_ignore(conn, ZeroReport.__table__, rows)  # type: ignore[arg-type]
 
 
 def _rec_row(r: Recommendation) -> dict[str, Any]:
     return {
-        "id": r.recommendation_id, "subject_id": r.subject_id, "office_id": r.office_id,
-        "kind": r.kind, "month": r.month, "ruleset_id": r.ruleset_id,
-        "ruleset_version": r.ruleset_version, "evidence": list(r.evidence),
-        "reason_zh": r.reason_zh, "reason_en": r.reason_en, "level_from": r.level_from,
-        "level_to": r.level_to, "occurred_at": r.occurred_at, "recorded_at": r.recorded_at,
-        "status": r.status, "decided_by": r.decided_by, "decided_at": r.decided_at,
+        "id": r.recommendation_id,
+        "subject_id": r.subject_id,
+        "office_id": r.office_id,
+        "kind": r.kind,
+        "month": r.month,
+        "ruleset_id": r.ruleset_id,
+        "ruleset_version": r.ruleset_version,
+        "evidence": list(r.evidence),
+        "reason_zh": r.reason_zh,
+        "reason_en": r.reason_en,
+        "level_from": r.level_from,
+        "level_to": r.level_to,
+        "occurred_at": r.occurred_at,
+        "recorded_at": r.recorded_at,
+        "status": r.status,
+        "decided_by": r.decided_by,
+        "decided_at": r.decided_at,
         "decision_note": r.decision_note,
-    }  # fmt: skip
+    }
+
+
+def _changes(e: AlertEvent) -> dict[str, Any]:
+    """The columns a lifecycle step sets on its alert's row."""
+    if e.transition == "acknowledged":
+        return {"state": "acknowledged", "acknowledged_at": e.occurred_at}
+    if e.transition == "dispatched":
+        return {"state": "dispatched", "assignee": e.assignee}
+    if e.transition == "escalated":
+        return {"escalated": True, "assignee": e.assignee}
+    return {"state": "resolved", "resolved_at": e.occurred_at, "outcome": e.outcome}
 
 
 def _alert_row(e: AlertEvent) -> dict[str, Any]:
@@ -142,6 +234,8 @@ def _alert_row(e: AlertEvent) -> dict[str, Any]:
         "reason_zh": e.reason_zh,
         "reason_en": e.reason_en,
         "opened_at": e.occurred_at,
+        "sla_due_at": e.sla_due,
+        "escalated": False,
         "raised_at": e.recorded_at,
         "resolved_at": None,
         "lat": e.lat,

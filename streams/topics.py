@@ -20,7 +20,12 @@ class TopicNames:
         self.locations = f"{prefix}.locations"
         self.activities = f"{prefix}.activities"
         self.decisions = f"{prefix}.decisions"
+        self.actions = f"{prefix}.alert-actions"
+        self.devices = f"{prefix}.devices"
         self.control = f"{prefix}.control"
+        # internal: the gathering detector's repartition by space and back by subject
+        self.cells = f"{prefix}.cells"
+        self.sightings = f"{prefix}.sightings"
         # outputs
         self.alerts = f"{prefix}.alerts"
         self.points = f"{prefix}.points"
@@ -28,10 +33,26 @@ class TopicNames:
         self.dead_letter = f"{prefix}.dead-letter"
 
     def inputs(self) -> list[str]:
-        return [self.checkins, self.locations, self.activities, self.decisions, self.control]
+        return [
+            self.checkins,
+            self.locations,
+            self.activities,
+            self.decisions,
+            self.actions,
+            self.devices,
+            self.control,
+        ]
 
     def all(self) -> list[str]:
-        return [*self.inputs(), self.alerts, self.points, self.recommendations, self.dead_letter]
+        return [
+            *self.inputs(),
+            self.cells,
+            self.sightings,
+            self.alerts,
+            self.points,
+            self.recommendations,
+            self.dead_letter,
+        ]
 
 
 def ensure_topics(

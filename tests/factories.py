@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import msgspec
 
-from ccwatch.reference import shengsi
+from ccwatch.seed import seed
+from models.db import make_engine, metadata
 from models.events import (
     Activity,
     AlertEvent,
@@ -17,27 +20,28 @@ from models.events import (
     MonthClose,
     encode,
 )
-from models.registry import LeaveWindow, Registry, SubjectRef, TerminalRef
+from models.registry import LeaveWindow, Registry, SecurityPeriod, load_registry
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
 INSIDE = (30.712, 122.451)  # Caiyuan
 OUTSIDE = (30.850, 121.850)  # Luchao port, Shanghai
 
 
-def registry(leaves: dict[str, tuple[LeaveWindow, ...]] | None = None) -> Registry:
-    ref = shengsi()
-    zones = {o.id: o.zone for o in ref.offices}
-    return Registry(
-        subjects={
-            p.id: SubjectRef(p.id, p.office_id, zones[p.office_id], p.level, p.starts_on, p.ends_on)
-            for p in ref.subjects
-        },
-        terminals={
-            ref.terminal_id(o.id): TerminalRef(ref.terminal_id(o.id), o.id) for o in ref.offices
-        },
-        leaves=leaves or {},
-        county=ref.county,
-    )
+@cache
+def _seeded() -> Registry:
+    """The Shengsi reference data as a worker loads it: seeded into SQLite, read back."""
+    engine = make_engine("sqlite://")
+    metadata.create_all(engine)
+    seed(engine)
+    return load_registry(engine)
+
+
+def registry(
+    leaves: dict[str, tuple[LeaveWindow, ...]] | None = None,
+    periods: tuple[SecurityPeriod, ...] = (),
+) -> Registry:
+    base = _seeded()
+    return replace(base, subjects=dict(base.subjects), leaves=leaves or {}, periods=periods)
 
 
 def fix(

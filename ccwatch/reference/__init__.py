@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import shapely
+from shapely.geometry import mapping
+
+from alerts.geofence import METRES_PER_DEGREE, circle
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,18 @@ class PersonData:
     ends_on: date
     home_lat: float
     home_lon: float
+    signal_grace_s: float = 0.0
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneData:
+    id: str
+    name: str
+    geometry: dict[str, Any]  # GeoJSON Polygon
+    subject_id: str | None = None
+    buffer_m: float = 0.0
+    hours: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,8 @@ class Reference:
     county: dict[str, Any]  # GeoJSON Polygon
     places: dict[str, tuple[float, float]]  # name -> (lat, lon)
     subjects: tuple[PersonData, ...]
+    exits: tuple[ZoneData, ...] = ()
+    forbidden: tuple[ZoneData, ...] = ()
 
     def office(self, office_id: str) -> OfficeData:
         return next(o for o in self.offices if o.id == office_id)
@@ -76,7 +95,32 @@ def shengsi() -> Reference:
     raw = json.loads(resources.files(__name__).joinpath("shengsi.json").read_text("utf-8"))
     offices = tuple(OfficeData(**o) for o in raw["offices"])
     places = {name: (p[0], p[1]) for name, p in raw["places"].items()}
-    return Reference(offices, raw["county"], places, tuple(_demo_subjects(offices)))
+    cases = {sid: case for case, ids in raw["cases"].items() for sid in ids}
+    people = tuple(
+        replace(p, case_id=cases.get(p.id), signal_grace_s=raw["fishermen"].get(p.id, 0.0))
+        for p in _demo_subjects(offices)
+    )
+    return Reference(
+        offices,
+        raw["county"],
+        places,
+        people,
+        tuple(_zone(z) for z in raw["exits"]),
+        tuple(_zone(z) for z in raw["forbidden"]),
+    )
+
+
+def _zone(raw: dict[str, Any]) -> ZoneData:
+    """A zone from its circle (lat, lon, radius m) or its line (lon/lat points) and width."""
+    if "circle" in raw:
+        geometry = circle(*raw["circle"])
+    else:
+        line = shapely.LineString(raw["line"])
+        geometry = dict(mapping(line.buffer(raw["width_m"] / 2 / METRES_PER_DEGREE)))
+    hours = tuple(raw["hours"]) if "hours" in raw else None
+    return ZoneData(
+        raw["id"], raw["name"], geometry, raw.get("subject_id"), raw.get("buffer_m", 0.0), hours
+    )
 
 
 def _demo_subjects(offices: tuple[OfficeData, ...]) -> list[PersonData]:

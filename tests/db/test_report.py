@@ -155,3 +155,13 @@ def test_write_report_files(engine: Engine, tmp_path: Path, database_url: str) -
     html = (tmp_path / "points-2026-11-all.html").read_text("utf-8")
     assert "SS-0001" in html and "SS-0002" in html and "SS-0003" not in html
     assert (tmp_path / "points-2026-11-all.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_parallel_csv_is_the_same_bytes(engine: Engine, tmp_path: Path, database_url: str) -> None:
+    from ccwatch.reports import write_csv_parallel
+
+    one = write_csv_parallel(database_url, "2026-11", None, None, tmp_path / "one", "r", 1)
+    two = write_csv_parallel(
+        database_url, "2026-11", None, None, tmp_path / "two", "r", 2, min_parallel=1
+    )
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]

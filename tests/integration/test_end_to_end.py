@@ -39,15 +39,15 @@ def test_checkin_is_one_points_entry_even_when_sent_twice(system: System) -> Non
 
 def test_leaving_raises_one_alert_and_returning_resolves_it(system: System) -> None:
     topics, key = system.settings.topics, b"SS-0003"
-    for n, where in enumerate([INSIDE, OUTSIDE, OUTSIDE, OUTSIDE]):
-        system.send(topics.locations, key, payload(fix(n, n * M, where, subject="SS-0003")))
-    system.send(topics.locations, key, payload(fix(1, 1 * M, OUTSIDE, subject="SS-0003")))
+    for n, where in enumerate([INSIDE, OUTSIDE, OUTSIDE, OUTSIDE]):  # the ferry takes 90 min
+        system.send(topics.locations, key, payload(fix(n, n * 90 * M, where, subject="SS-0003")))
+    system.send(topics.locations, key, payload(fix(1, 90 * M, OUTSIDE, subject="SS-0003")))
     system.wait_for("the open alert row", lambda: count(system, Alert, subject_id="SS-0003"))
     alerts = [decode(r.value, AlertEvent) for r in system.records(topics.alerts) if r.key == key]
     assert [a.transition for a in alerts if isinstance(a, AlertEvent)] == ["opened"]
     assert count(system, Alert, subject_id="SS-0003", state="open") == 1
 
-    system.send(topics.locations, key, payload(fix(9, 9 * M, INSIDE, subject="SS-0003")))
+    system.send(topics.locations, key, payload(fix(9, 9 * 90 * M, INSIDE, subject="SS-0003")))
     system.wait_for(
         "resolution", lambda: count(system, Alert, subject_id="SS-0003", state="resolved")
     )
@@ -56,7 +56,7 @@ def test_leaving_raises_one_alert_and_returning_resolves_it(system: System) -> N
         steps = session.scalars(
             select(AlertTransitionRow.transition).filter_by(alert_id=alert.id)
         ).all()
-    assert alert.evidence == ["fix-SS-0003-1"] and alert.rule == "out_of_bounds/1"
+    assert alert.evidence == ["fix-SS-0003-1"] and alert.rule == "out_of_bounds/2"
     assert sorted(steps) == ["opened", "resolved"]
 
 

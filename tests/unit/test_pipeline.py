@@ -52,12 +52,12 @@ def test_events_from_the_future_are_refused(pipeline: Pipeline) -> None:
     assert reason(pipeline.validate_location(payload(event), b"SS-0007")) == "timestamp_in_future"
 
 
-def test_decisions_update_state_only_when_something_changes(pipeline: Pipeline) -> None:
+def test_decisions_are_kept_in_the_subject_state(pipeline: Pipeline) -> None:
     inside = pipeline.apply_location(EMPTY_STATE, fix(1, M, INSIDE))
-    assert inside.state is EMPTY_STATE and inside.alerts == []
+    assert inside.alerts == [] and inside.state.book == EMPTY_STATE.book
     out = pipeline.apply_location(EMPTY_STATE, fix(2, 2 * M, OUTSIDE))
     assert [a.transition for a in out.alerts] == ["opened"]
-    assert out.state.boundary.open_alert_id == out.alerts[0].alert_id
+    assert out.state.book.open["out_of_bounds"].alert_id == out.alerts[0].alert_id
     scored = pipeline.apply_checkin(out.state, checkin(1, 3 * M, subject="SS-0007"))
     assert scored.points and scored.state.boundary == out.state.boundary
 

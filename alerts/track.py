@@ -1,0 +1,47 @@
+"""A subject's recent movement: the last plausible fix, for speed checks and silence.
+
+High-churn (it changes with every fix), so workers keep it in memory and checkpoint it
+rarely; after a restart the first fix simply starts a new track.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+from geopy.distance import great_circle
+
+from models.events import LocationFix
+
+
+class Track(msgspec.Struct, frozen=True, omit_defaults=True):
+    at: datetime | None = None  # event time of the last plausible fix
+    lat: float = 0.0
+    lon: float = 0.0
+    accuracy_m: float = 0.0
+    suspects: int = 0  # implausible fixes in a row
+    seen_at: datetime | None = None  # latest event time of anything from the device
+    power_off_at: datetime | None = None  # the device said it was switching off
+
+
+def speed_kmh(track: Track, fix: LocationFix) -> float | None:
+    """Speed needed to get from the last plausible fix to this one, allowing for both
+    accuracy circles; None without a previous fix or when time does not advance."""
+    if track.at is None or fix.occurred_at <= track.at:
+        return None
+    metres = great_circle((track.lat, track.lon), (fix.lat, fix.lon)).meters
+    metres = max(0.0, metres - track.accuracy_m - fix.accuracy_m)
+    hours = (fix.occurred_at - track.at) / timedelta(hours=1)
+    return float(metres / 1000 / hours)
+
+
+def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track, bool]:
+    """The track after ``fix``, and whether the fix is plausible (not a jump faster than
+    any ferry or car: GPS drift or spoofing)."""
+    seen = max(track.seen_at or fix.occurred_at, fix.occurred_at)
+    speed = speed_kmh(track, fix)
+    if speed is not None and speed > max_speed_kmh:
+        return msgspec.structs.replace(track, suspects=track.suspects + 1, seen_at=seen), False
+    if track.at is not None and fix.occurred_at < track.at:  # late fix: keep the newer one
+        return msgspec.structs.replace(track, seen_at=seen, power_off_at=None), True
+    return Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, None), True
