@@ -29,6 +29,7 @@ def on_tick(
     book: AlertBook,
     alerted: str | None,
     reports: Sequence[tuple[datetime, str]],
+    watching_since: datetime | None,
     subject: SubjectRef,
     period_kind: Period,
     limits: Thresholds,
@@ -36,9 +37,12 @@ def on_tick(
     at: datetime,
     now: datetime,
 ) -> tuple[AlertBook, str | None, list[AlertEvent]]:
-    """Returns the book, the key of the last period alerted, and the transitions."""
+    """Returns the book, the key of the last period alerted, and the transitions. A period
+    is judged only if it lies within supervision and ccwatch watched the subject throughout."""
     span = last_ended(at, timedelta(seconds=limits.checkin_grace_s), period_kind)
     if span.key == alerted or span.first < subject.starts_on or span.last > subject.ends_on:
+        return book, alerted, []
+    if watching_since is None or span.start() < watching_since:
         return book, alerted, []
     if any(span.holds(when) for when, _ in reports):
         return book, alerted, []

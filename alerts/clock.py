@@ -31,3 +31,28 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class Watermark:
+    """How far event time has got in the records a worker has processed.
+
+    Ticks come from the wall clock, but a worker catching up on a backlog has not yet seen
+    what happened up to now; judging silence by the wall clock would then flood the command
+    center. Time-driven detection runs at the watermark instead, and at the tick's own time
+    once the streams have been idle for ``idle_s`` (nothing is pending: caught up).
+    """
+
+    def __init__(self, idle_s: float = 10.0) -> None:
+        self.idle_s = idle_s
+        self.event_time: datetime | None = None
+        self.arrived: float | None = None  # monotonic seconds of the last record
+
+    def saw(self, event_time: datetime, wall: float) -> None:
+        if self.event_time is None or event_time > self.event_time:
+            self.event_time = event_time
+        self.arrived = wall
+
+    def horizon(self, tick_at: datetime, wall: float) -> datetime:
+        if self.event_time is None or self.arrived is None or wall - self.arrived >= self.idle_s:
+            return tick_at
+        return min(tick_at, self.event_time)

@@ -4,8 +4,8 @@ Noise-aware, as GPS drift near the shore floods naive platforms:
 - accuracy-aware: a fix counts as outside only when its whole accuracy circle, plus a
   hysteresis margin, is outside; back inside needs the circle inside too;
 - confirmed: a second clearly-outside fix, or the dwell time since the first (checked by
-  the worker's ticks), before alerting; at once when the fix is far out or at an exit
-  point (an outside port, the ferry route);
+  the worker's ticks), before alerting; at once when the fix is far out, or on a way out
+  (an outside port, a ferry lane, the bridge) with its whole accuracy circle outside;
 - suspect fixes (impossible speed) never count; events are judged in event time.
 """
 
@@ -72,13 +72,13 @@ def observe(
         book, events = clear(book, subject, KIND, fix.event_id, fix.occurred_at, now, reason, where)
         return BoundaryState(changed_at=fix.occurred_at), book, events
     out_m = county.distance_to_edge_m(fix.lat, fix.lon)
-    if out_m <= fix.accuracy_m + limits.hysteresis_m:
-        return state, book, []  # the accuracy circle still reaches inside: not yet outside
+    at_exit = out_m > fix.accuracy_m and any(e.contains(fix.lat, fix.lon) for e in exits)
+    if out_m <= fix.accuracy_m + limits.hysteresis_m and not at_exit:
+        return state, book, []  # the accuracy circle (and margin) still reaches inside
     if state.status == "outside":
         return state, book, []
     evidence = [*state.evidence, fix.event_id]
     since = state.since or fix.occurred_at
-    at_exit = any(e.contains(fix.lat, fix.lon) for e in exits)
     confirmed = (
         len(evidence) >= limits.confirm_fixes
         or fix.occurred_at - since >= timedelta(seconds=limits.dwell_s)

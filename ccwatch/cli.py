@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.settings import Settings
+from scoring.localtime import LOCAL_TZ
 from terminals.simulator import SimEvent
 
 app = typer.Typer(
@@ -290,17 +291,22 @@ def run(
     day: Annotated[str, typer.Option("--date", help="Simulated local day.")] = "",
     seed: int = 7,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1440,
+    history: Annotated[int, typer.Option(help="Days before it, sent at full speed.")] = 7,
     exit_after: Annotated[
         float, typer.Option(help="Stop this many seconds after the simulation; 0: run on.")
     ] = 0,
 ) -> None:
-    """Run the whole system: broker, database, worker, simulated terminals; print alerts."""
+    """Run the whole system: broker, database, worker, simulated terminals; print alerts.
+
+    A week of history goes first at full speed, then the day itself at ``--speed``. The
+    time-driven detectors (silence, missed check-ins, SLAs) run on ticks of simulated time,
+    sent with the events, so the demo behaves as the same events would in real time."""
     from ccwatch.console import follow, render_alert
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
     from streams.topics import ensure_topics
     from terminals.producer import make_producer, send_events
-    from terminals.simulator import simulate_day
+    from terminals.simulator import simulate_days, with_ticks
 
     base = Settings()
     migrate(base.database_url)
@@ -314,6 +320,7 @@ def run(
             **os.environ,
             "CCWATCH_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
             "CCWATCH_READY_FILE": str(ready),
+            "CCWATCH_TICK_INTERVAL_S": "0",  # simulated time ticks instead
         }
         log_path = s.data_dir / "worker.log"
         with open(log_path, "ab") as log:
@@ -342,11 +349,15 @@ def run(
         try:
             _wait_ready(proc, ready)
             sim_day = date.fromisoformat(day) if day else _yesterday()
-            events = simulate_day(sim_day, seed)
-            console.print(f"[cyan]simulating {sim_day}: {len(events)} events at x{speed:g}[/]")
-            send_events(
-                make_producer(s.kafka_bootstrap), s.topics, events, speed, on_send=_announce
-            )
+            events = with_ticks(simulate_days(sim_day, history + 1, seed), TICK, s.partitions)
+            start = datetime.combine(sim_day, datetime.min.time(), LOCAL_TZ)
+            before = [e for e in events if e.occurred_at < start]
+            today = [e for e in events if e.occurred_at >= start]
+            producer = make_producer(s.kafka_bootstrap)
+            console.print(f"[cyan]history: {history} days, {len(before)} records[/]")
+            send_events(producer, s.topics, before, 0)
+            console.print(f"[cyan]simulating {sim_day}: {len(today)} records at x{speed:g}[/]")
+            send_events(producer, s.topics, today, speed, on_send=_announce)
             console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
             deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
             while proc.poll() is None and time.monotonic() < deadline:
@@ -362,6 +373,9 @@ def run(
                 proc.kill()
             tail.join(5)
             ready.unlink(missing_ok=True)
+
+
+TICK = timedelta(minutes=15)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout_s: float = 120) -> None:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import faust
+import msgspec
 from faust.types import EventT, StreamT, TopicT
 
 from alerts import gathering
-from alerts.clock import Clock, SystemClock
+from alerts.clock import Clock, SystemClock, Watermark
 from ccwatch.settings import Settings
 from models.db import make_engine
 from models.events import (
@@ -116,6 +119,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ],
         )
 
+    # How far event time has got in each input topic's partition. Topics are co-partitioned
+    # (partition p of each holds the same subjects), and a partition's ticks run at the
+    # lowest of its inputs' watermarks: never ahead of what has been processed.
+    watermarks: defaultdict[tuple[str, int], Watermark] = defaultdict(Watermark)
     # Subjects' states as of their latest record; the table holds the durable version.
     live: dict[bytes, SubjectState] = {}
 
@@ -151,6 +158,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if isinstance(valid, Rejection):
                 await reject(event, valid)
                 continue
+            msg = event.message
+            watermarks[msg.topic, msg.partition].saw(valid.occurred_at, time.monotonic())
             current = current_state(event.key)
             try:
                 outcome = apply(current, valid)
@@ -227,6 +236,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                 await reject(event, record)
                 continue
             partition, n = event.message.partition, 0
+            if isinstance(record, Tick):
+                wall = time.monotonic()
+                at = min(
+                    (
+                        w.horizon(record.at, wall)
+                        for (_, p), w in watermarks.items()
+                        if p == partition
+                    ),
+                    default=record.at,
+                )
+                as_of = msgspec.structs.replace(record, at=at)
             for subject_id in sorted(pipeline.registry.subjects):
                 key = subject_id.encode()
                 if partition_of(key, settings.partitions) != partition:
@@ -235,7 +255,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                 if isinstance(record, MonthClose):
                     outcome = pipeline.close_month(current, subject_id, record)
                 else:
-                    outcome = pipeline.tick(current, subject_id, record)
+                    outcome = pipeline.tick(current, subject_id, as_of)
                 await publish(key, current, outcome)
                 n += 1
             if isinstance(record, MonthClose):

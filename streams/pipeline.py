@@ -52,6 +52,7 @@ class SubjectState(msgspec.Struct, frozen=True, omit_defaults=True):
     zone: forbidden.ZoneState = forbidden.ZoneState()
     ledger: LedgerState = LedgerState()
     track: Track = Track()  # high-churn: stored only at checkpoints (see Outcome.durable)
+    watching_since: datetime | None = None  # first record: nothing is judged before it
     missed_period: str | None = None  # the last check-in period alerted as missed
     sighted_at: datetime | None = None  # the last time seen with a co-offender
 
@@ -230,7 +231,14 @@ class Pipeline:
                 (fix.lat, fix.lon, fix.accuracy_m),
             )
             events += more
-        new = msgspec.structs.replace(state, book=book, boundary=boundary, zone=zone, track=track)
+        new = msgspec.structs.replace(
+            state,
+            book=book,
+            boundary=boundary,
+            zone=zone,
+            track=track,
+            watching_since=state.watching_since or t,
+        )
         return self._alerts(new, events)
 
     def apply_device(self, state: SubjectState, event: DeviceEvent) -> Outcome:
@@ -238,7 +246,11 @@ class Pipeline:
         seen = max(state.track.seen_at or t, t)
         if event.event == "power_off":
             track = msgspec.structs.replace(state.track, power_off_at=t, seen_at=seen)
-            return Outcome(msgspec.structs.replace(state, track=track))
+            return Outcome(
+                msgspec.structs.replace(
+                    state, track=track, watching_since=state.watching_since or t
+                )
+            )
         track = msgspec.structs.replace(state.track, power_off_at=None, seen_at=seen)
         book, events = silence.on_signal(state.book, subject, event.event_id, t, now)
         return self._alerts(msgspec.structs.replace(state, book=book, track=track), events)
@@ -334,7 +346,16 @@ class Pipeline:
         level = state.ledger.level or subject.level
         kind = self.ruleset.levels[level].checkin_period  # type: ignore[index]
         book, missed, more = checkins.on_tick(
-            book, state.missed_period, state.ledger.reports, subject, kind, limits, period, at, now
+            book,
+            state.missed_period,
+            state.ledger.reports,
+            state.watching_since,
+            subject,
+            kind,
+            limits,
+            period,
+            at,
+            now,
         )
         events += more
         if self.county is not None:

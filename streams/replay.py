@@ -17,13 +17,13 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from models.events import MonthClose, Rejection, decode
+from models.events import MonthClose, Rejection, Tick, decode_control
 from streams.control import close_record
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from streams.sink import DatabaseSink
 from streams.topics import TopicNames
 
-KINDS = ("checkins", "locations", "activities", "decisions", "control")
+KINDS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices", "control")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def read_topics(
     bootstrap: str, topics: TopicNames, partitions: int, idle_s: float = 2.0
 ) -> Iterator[LogRecord]:
     """Every record of the input topics, from the start until none arrives for ``idle_s``."""
-    names = {getattr(topics, kind): kind for kind in KINDS}
+    names = {f"{topics.prefix}.{kind}": kind for kind in KINDS}
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -118,11 +118,14 @@ def replay(
         "locations": (pipeline.validate_location, pipeline.apply_location),
         "activities": (pipeline.validate_activity, pipeline.apply_activity),
         "decisions": (pipeline.validate_decision, pipeline.apply_decision),
+        "alert-actions": (pipeline.validate_action, pipeline.apply_action),
+        "devices": (pipeline.validate_device, pipeline.apply_device),
     }
     states: dict[str, SubjectState] = {}
     result = ReplayResult()
     pending: list[Outcome] = []
     months = set(close_months)
+    ticked: set[str] = set()
 
     def flush() -> None:
         if sink is not None:
@@ -145,9 +148,14 @@ def replay(
         if progress:
             progress(1)
         if record.topic == "control":
-            close = decode(record.value, MonthClose)
-            if not isinstance(close, Rejection):
-                months.add(close.month)
+            control = decode_control(record.value)
+            if isinstance(control, MonthClose):
+                months.add(control.month)
+            elif isinstance(control, Tick) and control.event_id not in ticked:
+                ticked.add(control.event_id)  # one per partition live: once here
+                for subject_id in sorted(pipeline.registry.subjects):
+                    state = states.get(subject_id, EMPTY_STATE)
+                    keep(subject_id, pipeline.tick(state, subject_id, control))
             continue
         validate, apply = handlers[record.topic]
         event = validate(record.value, record.key)

@@ -15,6 +15,7 @@ class TopicNames:
     """The names of ccwatch's topics under one prefix."""
 
     def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         # inputs
         self.checkins = f"{prefix}.checkins"
         self.locations = f"{prefix}.locations"

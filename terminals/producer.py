@@ -26,6 +26,7 @@ def topic_of(topics: TopicNames, event: SimEvent) -> str:
         "checkin": topics.checkins,
         "location": topics.locations,
         "activity": topics.activities,
+        "tick": topics.control,
     }[event.kind]
 
 
@@ -49,7 +50,9 @@ def send_events(
             if pause > 0:
                 producer.flush()
                 time.sleep(pause)
-        producer.send(topic_of(topics, event), key=event.key, value=event.value)
+        producer.send(
+            topic_of(topics, event), key=event.key, value=event.value, partition=event.partition
+        )
         sent += 1
         if on_send:
             on_send(event)

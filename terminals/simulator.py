@@ -10,18 +10,18 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 import msgspec
 
 from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
-from models.events import Activity, CheckIn, LocationFix, encode
+from models.events import Activity, CheckIn, LocationFix, Tick, encode
 from models.ids import derive_id
 from scoring.localtime import LOCAL_TZ
 
-Kind = Literal["checkin", "location", "activity"]
+Kind = Literal["checkin", "location", "activity", "tick"]
 FIX_EVERY = timedelta(minutes=15)
 
 
@@ -32,6 +32,24 @@ class SimEvent:
     key: bytes | None
     value: bytes
     note: str = ""  # what is special about it, for the console
+    partition: int | None = None  # control records (ticks) go to each partition
+
+
+def with_ticks(events: list[SimEvent], every: timedelta, partitions: int) -> list[SimEvent]:
+    """The events with a tick to every control partition at each multiple of ``every`` of
+    event time: the time-driven detectors then run on simulated time, as in a replay."""
+    if not events:
+        return events
+    out: list[SimEvent] = []
+    step = every.total_seconds()
+    due = datetime.fromtimestamp((events[0].occurred_at.timestamp() // step + 1) * step, UTC)
+    for event in events:
+        while event.occurred_at >= due:
+            tick = encode(Tick(event_id=derive_id("sim-tick", due.isoformat()), at=due))
+            out += [SimEvent("tick", due, None, tick, partition=p) for p in range(partitions)]
+            due += every
+        out.append(event)
+    return out
 
 
 def simulate_days(last: date, days: int, seed: int = 7, faults: bool = True) -> list[SimEvent]:

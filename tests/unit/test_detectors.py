@@ -209,6 +209,9 @@ def test_phone_off_is_tolerated_for_three_hours() -> None:
 def test_missed_weekly_check_in_for_a_strict_subject_once_per_week() -> None:
     s = Scenario(who="SS-0004")  # strict: weekly
     assert s.pipeline.subject("SS-0004").level == "strict"
+    s.tick(1 * H)
+    assert s.steps("missed_checkin") == []  # never watched: nothing to judge
+    s.fix(-14 * 24 * H, INSIDE)  # watched for two weeks
     s.tick(1 * H)  # Sunday noon: last week (W47) ended + 1 day grace? not yet for W48
     [opened] = [a for a in s.alerts if a.alert_type == "missed_checkin"]
     assert "2026-W47" in opened.reason_en
