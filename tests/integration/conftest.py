@@ -23,7 +23,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 def system(
     request: pytest.FixtureRequest, broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    """One running worker per database backend, shared by a module's tests."""
+    """One running worker per database backend, shared by a module's tests (a module may
+    set ``WORKER_SETTINGS``)."""
     workdir = tmp_path_factory.mktemp("system")
     if request.param == "sqlite":
         url = f"sqlite:///{workdir / 'ccwatch.db'}"
@@ -32,7 +33,9 @@ def system(
         if server is None:
             pytest.skip("no PostgreSQL binaries on this machine")
         url = fresh_postgres_db(server)
-    system = System(broker.bootstrap, url, workdir)
+    system = System(
+        broker.bootstrap, url, workdir, **getattr(request.module, "WORKER_SETTINGS", {})
+    )
     system.start_worker()
     yield system
     system.close()

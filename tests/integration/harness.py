@@ -25,10 +25,10 @@ REPO = Path(__file__).parents[2]
 class System:
     """Topics under a unique prefix, a migrated and seeded database, worker processes."""
 
-    def __init__(self, bootstrap: str, database_url: str, workdir: Path) -> None:
+    def __init__(self, bootstrap: str, database_url: str, workdir: Path, **settings: Any) -> None:
         tag = uuid.uuid4().hex[:8]
         self.workdir = workdir
-        self.settings = Settings(
+        defaults: dict[str, Any] = dict(
             kafka_bootstrap=bootstrap,
             database_url=database_url,
             topic_prefix=f"t{tag}",
@@ -39,7 +39,9 @@ class System:
             registry_refresh_s=2.0,
             sink_batch_window_s=0.2,
             close_timer=False,
+            tick_interval_s=0,
         )
+        self.settings = Settings(**(defaults | settings))
         migrate(database_url)
         self.engine = make_engine(database_url)
         seed(self.engine)

@@ -250,13 +250,13 @@ def test_co_offenders_together_for_the_dwell_time_across_cell_borders() -> None:
     cells: dict[str, gathering.CellState] = {}
     spot = (30.7150, 122.4550)
     for minute in range(0, 40, 5):
-        for who, dlat in (("SS-0010", 0.0), ("SS-0011", 0.0004), ("SS-0012", 0.0002)):
+        for who, dlat in (("SS-0010", 0.0), ("SS-0012", 0.0004), ("SS-0011", 0.0002)):
             f = fix(minute + len(who), minute * M, (spot[0] + dlat, spot[1]), subject=who)
             for seen in s.pipeline.gather(cells, f):
                 s._take(seen.subject_id, s.pipeline.apply_sighting(s.state(seen.subject_id), seen))
     assert s.steps("gathering", "SS-0010") == ["opened"]
-    assert s.steps("gathering", "SS-0011") == ["opened"]
-    assert s.steps("gathering", "SS-0012") == []  # not a co-offender of theirs
+    assert s.steps("gathering", "SS-0012") == ["opened"]
+    assert s.steps("gathering", "SS-0011") == []  # not a co-offender of theirs
     s.tick(3 * H, "SS-0010")  # unacknowledged past its SLA, and apart for long enough
     assert s.steps("gathering", "SS-0010") == ["opened", "escalated", "resolved"]
 
