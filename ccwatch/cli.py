@@ -480,3 +480,140 @@ def list_recommendations(
         for r in session.scalars(query):
             table.add_row(r.id, r.month, r.subject_id, r.kind, r.status, r.reason_zh)
     console.print(table)
+
+
+@app.command("act")
+def act(
+    alert: Annotated[str, typer.Argument(help="Alert id.")],
+    action: Annotated[str, typer.Argument(help="acknowledge, dispatch or resolve.")],
+    officer: Annotated[str, typer.Option(help="Officer id, recorded with the action.")],
+    assignee: Annotated[str, typer.Option(help="dispatch: office or officer id.")] = "",
+    outcome: Annotated[
+        str, typer.Option(help="resolve: false_alarm, verified_violation or explained.")
+    ] = "",
+    note: str = "",
+) -> None:
+    """Act on an alert as an officer (sent as an alert-action event)."""
+    import msgspec
+    from kafka import KafkaProducer
+
+    from models.db import make_engine
+    from models.events import AlertAction, Rejection, decode, encode
+    from models.ids import derive_id
+    from models.records import Alert
+
+    s = Settings()
+    _require_broker(s)
+    with Session(make_engine(s.database_url)) as session:
+        row = session.get(Alert, alert)
+    if row is None:
+        console.print(f"[red]no alert {alert}[/]")
+        raise typer.Exit(1)
+    now = datetime.now(UTC)
+    raw = {
+        "event_id": derive_id("action", alert, action, officer, now.isoformat()),
+        "subject_id": row.subject_id,
+        "alert_id": alert,
+        "action": action,
+        "officer_id": officer,
+        "occurred_at": now.isoformat(),
+        "note": note,
+        **({"assignee": assignee} if assignee else {}),
+        **({"outcome": outcome} if outcome else {}),
+    }
+    checked = decode(msgspec.json.encode(raw), AlertAction)
+    if isinstance(checked, Rejection):
+        console.print(f"[red]{checked.detail}[/]")
+        raise typer.Exit(2)
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+    producer.send(s.topics.actions, key=row.subject_id.encode(), value=encode(checked))
+    producer.flush()
+    console.print(f"{action} sent for {row.alert_type} of {row.subject_id} by {officer}")
+
+
+period_app = typer.Typer(help="Security periods (重大活动安保期).", no_args_is_help=True)
+app.add_typer(period_app, name="period")
+
+
+@period_app.command("add")
+def period_add(
+    name: Annotated[str, typer.Argument(help="e.g. 两会 or 杭州亚运会")],
+    start: Annotated[str, typer.Option(help="Local start, YYYY-MM-DDTHH:MM.")],
+    end: Annotated[str, typer.Option(help="Local end, YYYY-MM-DDTHH:MM.")],
+    office: Annotated[list[str] | None, typer.Option(help="Limit to offices.")] = None,
+) -> None:
+    """Add a period; workers pick it up at their next registry refresh, no restart."""
+    from models.db import make_engine
+    from models.ids import derive_id
+    from models.reference import SecurityPeriodRow
+
+    starts = datetime.fromisoformat(start).replace(tzinfo=LOCAL_TZ)
+    ends = datetime.fromisoformat(end).replace(tzinfo=LOCAL_TZ)
+    if ends <= starts:
+        console.print("[red]the end must come after the start[/]")
+        raise typer.Exit(2)
+    period_id = derive_id("period", name, starts.isoformat())
+    with Session(make_engine(Settings().database_url)) as session, session.begin():
+        session.merge(
+            SecurityPeriodRow(
+                id=period_id, name=name, starts_at=starts, ends_at=ends, offices=list(office or [])
+            )
+        )
+    console.print(f"security period {name} ({period_id}) from {starts} to {ends}")
+
+
+@period_app.command("list")
+def period_list() -> None:
+    """List security periods."""
+    from models.db import make_engine
+    from models.reference import SecurityPeriodRow as P
+
+    table = Table("id", "name", "starts (local)", "ends (local)", "offices")
+    with Session(make_engine(Settings().database_url)) as session:
+        for p in session.scalars(select(P).order_by(P.starts_at)):
+            table.add_row(
+                p.id,
+                p.name,
+                f"{local(p.starts_at):%Y-%m-%d %H:%M}",
+                f"{local(p.ends_at):%Y-%m-%d %H:%M}",
+                ",".join(p.offices) or "all",
+            )
+    console.print(table)
+
+
+@period_app.command("end")
+def period_end(period_id: str) -> None:
+    """End a period now (it stays on record)."""
+    from models.db import make_engine
+    from models.reference import SecurityPeriodRow
+
+    with Session(make_engine(Settings().database_url)) as session, session.begin():
+        period = session.get(SecurityPeriodRow, period_id)
+        if period is None:
+            console.print(f"[red]no period {period_id}[/]")
+            raise typer.Exit(1)
+        period.ends_at = min(period.ends_at, datetime.now(UTC))
+    console.print(f"period {period_id} ended")
+
+
+@app.command("zero-reports")
+def zero_reports(day: Annotated[str, typer.Option("--date", help="Local day.")] = "") -> None:
+    """Each office's daily report (零报告) during security periods."""
+    from models.db import make_engine
+    from models.records import ZeroReport as Z
+
+    query = select(Z).order_by(Z.day.desc(), Z.office_id)
+    if day:
+        query = query.where(Z.day == date.fromisoformat(day))
+    table = Table("day", "office", "period", "alerts opened", "still open", "status")
+    with Session(make_engine(Settings().database_url)) as session:
+        for z in session.scalars(query.limit(200)):
+            table.add_row(
+                str(z.day),
+                z.office_id,
+                z.period_id,
+                str(z.alerts_opened),
+                str(z.alerts_open),
+                z.status,
+            )
+    console.print(table)

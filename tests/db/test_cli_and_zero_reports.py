@@ -1,0 +1,108 @@
+"""Security periods from the CLI, and the daily zero reports they call for."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from ccwatch.cli import app
+from ccwatch.seed import seed
+from models.db import make_engine, migrate
+from models.events import AlertEvent
+from models.records import ZeroReport
+from models.registry import load_registry
+from streams.sink import DatabaseSink
+
+DAY = date(2026, 11, 29)
+
+
+@pytest.fixture
+def url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    migrate(database_url)
+    seed(make_engine(database_url))
+    monkeypatch.setenv("CCWATCH_DATABASE_URL", database_url)
+    return database_url
+
+
+def test_periods_from_the_cli_reach_the_registry(url: str) -> None:
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        [
+            "period",
+            "add",
+            "两会",
+            "--start",
+            "2026-11-29T00:00",
+            "--end",
+            "2026-12-01T00:00",
+            "--office",
+            "caiyuan",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["period", "list"])
+    assert "两会" in listed.output and "caiyuan" in listed.output
+    [period] = load_registry(make_engine(url)).periods
+    assert period.offices == ("caiyuan",)
+    assert period.covers(datetime(2026, 11, 29, 12, tzinfo=UTC), "caiyuan")
+    assert not period.covers(datetime(2026, 11, 29, 12, tzinfo=UTC), "gouqi")
+    bad = runner.invoke(
+        app, ["period", "add", "x", "--start", "2026-11-29T00:00", "--end", "2026-11-28T00:00"]
+    )
+    assert bad.exit_code == 2
+
+
+def test_zero_reports_for_the_offices_a_period_covers(url: str) -> None:
+    CliRunner().invoke(
+        app,
+        [
+            "period",
+            "add",
+            "两会",
+            "--start",
+            "2026-11-29T00:00",
+            "--end",
+            "2026-12-01T00:00",
+            "--office",
+            "caiyuan",
+            "--office",
+            "gouqi",
+        ],
+    )
+    engine = make_engine(url)
+    sink = DatabaseSink(engine)
+    at = datetime(2026, 11, 29, 5, tzinfo=UTC)
+    sink.write_alerts(
+        [
+            AlertEvent(
+                transition_id="t-1",
+                alert_id="a-1",
+                transition="opened",
+                alert_type="out_of_bounds",
+                severity="high",
+                subject_id="SS-0007",
+                office_id="caiyuan",
+                zone="central",
+                rule="out_of_bounds/2",
+                evidence=["f-1"],
+                occurred_at=at,
+                recorded_at=at,
+                reason_zh="越界",
+                reason_en="out of bounds",
+            )
+        ]
+    )
+    periods = load_registry(engine).periods
+    assert sink.write_zero_reports(DAY, periods, at + timedelta(days=1)) == 2
+    assert sink.write_zero_reports(DAY, periods, at + timedelta(days=1)) == 0  # once a day
+    with Session(engine) as session:
+        rows = {z.office_id: z for z in session.scalars(select(ZeroReport))}
+    assert rows["caiyuan"].status == "incidents" and rows["caiyuan"].alerts_opened == 1
+    assert rows["gouqi"].status == "zero" and rows["gouqi"].alerts_open == 0
+    shown = CliRunner().invoke(app, ["zero-reports", "--date", "2026-11-29"])
+    assert "incidents" in shown.output and "zero" in shown.output
