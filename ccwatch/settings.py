@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         6 * 3600.0, ge=0, description="Wait after a local month ends before closing it."
     )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
+    web_port: int = Field(8080, ge=1, le=65535, description="Port of the command-center app.")
+    metrics_port: int = Field(
+        9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."
+    )
     data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
     ready_file: Path | None = Field(
         None, description="Touched once the worker has joined its group (health checks)."

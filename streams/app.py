@@ -11,7 +11,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +44,7 @@ from models.events import (
 from models.registry import load_registry
 from scoring.localtime import local
 from scoring.rules import load_ruleset
+from streams import metrics
 from streams.control import close_record, due_close, partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
 from streams.sink import DatabaseSink
@@ -107,6 +108,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def reject(event: EventT[Any], why: Rejection) -> None:
         msg = event.message
         log.warning("dead-letter %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, why.detail)
+        metrics.EVENTS.labels(_short(msg.topic), "dead_lettered", why.reason).inc()
         await dead_letter.send(
             key=msg.key,
             value=msg.value,
@@ -142,8 +144,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             state[key] = dump_state(outcome.state)
         for alert in outcome.alerts:
             await alerts.send(key=key, value=encode(alert))
+            _count_alert(alert)
         for entry in outcome.points:
             await points.send(key=key, value=encode(entry))
+            metrics.POINTS.labels(entry.rule_id).inc()
         for rec in outcome.recommendations:
             await recommendations.send(key=key, value=encode(rec))
 
@@ -154,6 +158,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     ) -> None:
         """Validate each record, apply it to its subject's state, publish what it decides."""
         async for event in stream.events():
+            started = time.perf_counter()
+            topic = _short(event.message.topic)
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
                 await reject(event, valid)
@@ -169,7 +175,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                 continue
             if outcome.rejected is not None:
                 await reject(event, outcome.rejected)
+            else:
+                metrics.EVENTS.labels(topic, "ok", "").inc()
             await publish(event.key, current, outcome)
+            metrics.PROCESSING.labels(topic).observe(time.perf_counter() - started)
             if valid is not None and isinstance(valid, LocationFix) and cells_wanted(valid):
                 await cells.send(key=cell_key(valid), value=event.value)
 
@@ -284,6 +293,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                     await reject(event, record)
                 else:
                     records.append(record)
+            metrics.SINK_BATCH.labels(write.__name__).observe(len(records))
             await _with_retry(write, records)
 
     @app.agent(alerts, name="alert-sink")
@@ -323,6 +333,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             )
         app_state["closed"] = month
 
+    @app.timer(interval=15.0, name="gauges")  # type: ignore[untyped-decorator]
+    async def gauges() -> None:
+        """Consumer lag per assigned partition, and open alerts by type and zone."""
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            position = await consumer.position(tp)
+            if position is not None:
+                lag = max(consumer.highwater(tp) - position, 0)
+                metrics.LAG.labels(_short(tp.topic), str(tp.partition)).set(lag)
+        for (kind, zone), n in (await asyncio.to_thread(sink.open_alert_counts)).items():
+            metrics.OPEN_ALERTS.labels(kind, zone).set(n)
+
     app_state: dict[str, str] = {}
     if settings.close_timer:
         app.timer(interval=60.0, name="month-close")(month_close)
@@ -336,6 +358,21 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ready_file.touch()
 
     return app
+
+
+def _short(topic: str) -> str:
+    """The topic without its deployment prefix: a bounded metric label."""
+    return topic.rsplit(".", 1)[-1]
+
+
+def _count_alert(alert: AlertEvent) -> None:
+    metrics.TRANSITIONS.labels(alert.alert_type, alert.transition).inc()
+    if alert.transition == "opened":
+        metrics.ALERTS.labels(alert.alert_type, alert.severity).inc()
+        delay = (datetime.now(UTC) - alert.occurred_at).total_seconds()
+        metrics.ALERT_LATENCY.labels(alert.alert_type).observe(max(delay, 0.0))
+    elif alert.transition == "escalated" and alert.evidence[0].startswith("sla:"):
+        metrics.SLA_BREACHES.labels(alert.alert_type).inc()
 
 
 def _datadir(settings: Settings) -> Path:
@@ -352,6 +389,7 @@ async def _with_retry(write: Callable[[list[R]], int], records: list[R]) -> None
             await asyncio.to_thread(write, records)
             return
         except Exception:
+            metrics.SINK_FAILURES.labels(write.__name__).inc()
             log.exception("%s failed; retrying in %.1f s", write.__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
@@ -366,5 +404,7 @@ def run_worker(settings: Settings) -> None:
         settings.replication_factor,
     )
     app = create_app(settings)
+    if settings.metrics_port:
+        metrics.serve(settings.web_host, settings.metrics_port)
     worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from models.events import AlertEvent, PointsEntry, Recommendation
+from models.events import AlertEvent, AlertType, PointsEntry, Recommendation
 from models.ids import derive_id
 from models.records import (
     Alert,
@@ -29,6 +29,7 @@ from models.registry import SecurityPeriod
 from scoring.localtime import LOCAL_TZ
 
 log = logging.getLogger(__name__)
+ALERT_TYPES: tuple[str, ...] = get_args(AlertType)
 
 
 class DatabaseSink:
@@ -132,6 +133,21 @@ class DatabaseSink:
                         .values(level=Level(r.level_to))
                     )
         return new
+
+    def open_alert_counts(self) -> dict[tuple[str, str], int]:
+        """Alerts not resolved, by type and zone (every combination seen, zeros included)."""
+        with self.engine.connect() as conn:
+            zones = [z.value for z in conn.scalars(select(Office.zone).distinct())]
+            counts = dict.fromkeys(((k, z) for k in ALERT_TYPES for z in zones), 0)
+            rows = conn.execute(
+                select(Alert.alert_type, Office.zone, func.count())
+                .join(Office, Office.id == Alert.office_id)
+                .where(Alert.state != "resolved")
+                .group_by(Alert.alert_type, Office.zone)
+            ).tuples()
+            for kind, zone, n in rows:
+                counts[kind, zone.value] = n
+        return counts
 
     def write_zero_reports(
         self, day: date, periods: Sequence[SecurityPeriod], now: datetime

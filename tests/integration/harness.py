@@ -40,6 +40,7 @@ class System:
             sink_batch_window_s=0.2,
             close_timer=False,
             tick_interval_s=0,
+            metrics_port=0,
         )
         self.settings = Settings(**(defaults | settings))
         migrate(database_url)

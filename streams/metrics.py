@@ -1,0 +1,83 @@
+"""Prometheus metrics of a worker: one ``ccwatch_`` prefix, base units, ``_total`` counters,
+and never a subject, officer or event id as a label (labels stay bounded)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS = Counter(
+    "ccwatch_events_consumed_total",
+    "Input records consumed, by topic and outcome (ok, or dead-lettered with the reason).",
+    ["topic", "outcome", "reason"],
+    registry=REGISTRY,
+)
+PROCESSING = Histogram(
+    "ccwatch_event_processing_seconds",
+    "Time to validate and decide one input record.",
+    ["topic"],
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0),
+    registry=REGISTRY,
+)
+ALERT_LATENCY = Histogram(
+    "ccwatch_alert_latency_seconds",
+    "From the event time of an alert's triggering evidence to its publication.",
+    ["alert_type"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+ALERTS = Counter(
+    "ccwatch_alerts_raised_total",
+    "Alerts opened, by type and severity.",
+    ["alert_type", "severity"],
+    registry=REGISTRY,
+)
+TRANSITIONS = Counter(
+    "ccwatch_alert_transitions_total",
+    "Alert lifecycle steps published, by type and transition.",
+    ["alert_type", "transition"],
+    registry=REGISTRY,
+)
+SLA_BREACHES = Counter(
+    "ccwatch_alert_sla_breaches_total",
+    "Alerts escalated because nobody acknowledged them within their SLA.",
+    ["alert_type"],
+    registry=REGISTRY,
+)
+OPEN_ALERTS = Gauge(
+    "ccwatch_open_alerts",
+    "Alerts not resolved, by type and zone (from the database: aggregate with max).",
+    ["alert_type", "zone"],
+    registry=REGISTRY,
+)
+POINTS = Counter(
+    "ccwatch_points_entries_total",
+    "Points entries published, by rule.",
+    ["rule"],
+    registry=REGISTRY,
+)
+SINK_BATCH = Histogram(
+    "ccwatch_sink_batch_records",
+    "Records per database write, by sink.",
+    ["sink"],
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000),
+    registry=REGISTRY,
+)
+SINK_FAILURES = Counter(
+    "ccwatch_sink_failures_total",
+    "Failed database writes (retried), by sink.",
+    ["sink"],
+    registry=REGISTRY,
+)
+LAG = Gauge(
+    "ccwatch_consumer_lag_records",
+    "Records between this worker's position and the partition's high watermark.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+
+
+def serve(host: str, port: int) -> None:
+    """Serve ``/metrics`` from a background thread (the worker's and the web app's)."""
+    start_http_server(port, addr=host, registry=REGISTRY)
