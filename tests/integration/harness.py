@@ -53,10 +53,13 @@ class System:
         self._consumers: dict[str, KafkaConsumer] = {}
         self._seen: dict[str, list[ConsumerRecord]] = {}
 
-    def start_worker(self, app_id: str | None = None, timeout_s: float = 90) -> None:
+    def start_worker(
+        self, app_id: str | None = None, timeout_s: float = 90, **env_over: str
+    ) -> None:
         """Start a worker process and wait until it has joined its consumer group."""
         n = len(self.workers)
         ready = self.workdir / f"ready-{n}"
+        ready.unlink(missing_ok=True)
         env = {
             **os.environ,
             **{
@@ -68,6 +71,7 @@ class System:
         }
         if app_id:
             env["CCWATCH_APP_ID"] = app_id
+        env.update({f"CCWATCH_{k.upper()}": v for k, v in env_over.items()})
         log = open(self.workdir / f"worker-{n}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "ccwatch", "worker"],
