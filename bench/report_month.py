@@ -13,17 +13,16 @@ import argparse
 import random
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from population import add_subjects  # bench/ is on the path when run as a script
 from sqlalchemy import insert, text
 
-from ccwatch.reference import shengsi
 from ccwatch.seed import seed
 from models.db import make_engine, migrate
 from models.ids import derive_id
 from models.records import PointsEntryRow
-from models.reference import Subject
 from scoring.rules import load_ruleset
 
 MONTH = "2026-11"
@@ -35,27 +34,9 @@ def generate(url: str, subjects: int, seed_: int = 1) -> int:
     migrate(url)
     engine = make_engine(url)
     seed(engine)
-    offices = [o.id for o in shengsi().offices]
     rules = {r.id: r for r in load_ruleset().rules}
     rng = random.Random(seed_)
-    people = [
-        {
-            "id": f"B-{i:07d}",
-            "name": f"bench{i}",
-            "office_id": offices[i % 7],
-            "officer_id": None,
-            "correction_type": "probation",
-            "level": rng.choice(["strict", "normal", "normal", "lenient"]),
-            "starts_on": date(2025, 1, 1),
-            "ends_on": date(2028, 1, 1),
-            "home_lat": None,
-            "home_lon": None,
-        }
-        for i in range(subjects)
-    ]
-    with engine.begin() as conn:
-        for i in range(0, len(people), 50_000):
-            conn.execute(insert(Subject), people[i : i + 50_000])
+    people = add_subjects(engine, subjects, rng)
     total, batch = 0, []
     for p in people:
         for rule_id, delta, day in _month_of(rng, p["level"]):

@@ -7,6 +7,7 @@ and scoring/); this module moves bytes between Kafka, the table and the database
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -157,9 +158,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         apply: Callable[[SubjectState, V], Outcome],
     ) -> None:
         """Validate each record, apply it to its subject's state, publish what it decides."""
+        ok: Any = None  # this stream's "ok" counter, looked up once
+        seconds: Any = None
         async for event in stream.events():
             started = time.perf_counter()
-            topic = _short(event.message.topic)
+            if ok is None:
+                topic = _short(event.message.topic)
+                ok = metrics.EVENTS.labels(topic, "ok", "")
+                seconds = metrics.PROCESSING.labels(topic)
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
                 await reject(event, valid)
@@ -176,9 +182,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             if outcome.rejected is not None:
                 await reject(event, outcome.rejected)
             else:
-                metrics.EVENTS.labels(topic, "ok", "").inc()
+                ok.inc()
             await publish(event.key, current, outcome)
-            metrics.PROCESSING.labels(topic).observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
             if valid is not None and isinstance(valid, LocationFix) and cells_wanted(valid):
                 await cells.send(key=cell_key(valid), value=event.value)
 
@@ -403,6 +409,10 @@ def run_worker(settings: Settings) -> None:
         settings.partitions,
         settings.replication_factor,
     )
+    with contextlib.suppress(ImportError):  # a faster event loop where available
+        import uvloop
+
+        uvloop.install()
     app = create_app(settings)
     if settings.metrics_port:
         metrics.serve(settings.web_host, settings.metrics_port)
