@@ -128,6 +128,8 @@ class RuleFileError(ValueError):
 def load_ruleset(path: Path | str | None = None) -> RuleSet:
     """Load and validate a rule file: a shipped name (``shengsi-2012.toml``), a path, or the
     default when None. Nothing half-loaded is ever returned."""
+    if not path:
+        path = None
     if path is None or (isinstance(path, str) and "/" not in path and not Path(path).exists()):
         name = f"scoring/rulesets/{path or DEFAULT_RULESET}"
         try:

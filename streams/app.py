@@ -343,6 +343,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def gauges() -> None:
         """Consumer lag per assigned partition, and open alerts by type and zone."""
         consumer = app.consumer
+        metrics.LAG.clear()  # partitions this worker no longer owns must not linger
         for tp in consumer.assignment():
             position = await consumer.position(tp)
             if position is not None:

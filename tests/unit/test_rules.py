@@ -102,3 +102,7 @@ def test_unknown_shipped_name_and_missing_file(tmp_path: Path) -> None:
         load_ruleset("nope.toml")
     with pytest.raises(RuleFileError, match="cannot read"):
         load_ruleset(tmp_path / "absent.toml")
+
+
+def test_an_empty_setting_means_the_default() -> None:
+    assert load_ruleset("") == load_ruleset(None) == load_ruleset("shengsi-2020.toml")
