@@ -617,3 +617,66 @@ def zero_reports(day: Annotated[str, typer.Option("--date", help="Local day.")] 
                 z.status,
             )
     console.print(table)
+
+
+@app.command()
+def web() -> None:
+    """Run the command-center web app on CCWATCH_WEB_HOST:CCWATCH_WEB_PORT."""
+    import uvicorn
+
+    from ccwatch.web.app import create_app
+
+    s = Settings()
+    _require_broker(s)
+    uvicorn.run(create_app(s), host=s.web_host, port=s.web_port, log_level="info")
+
+
+users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    user: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="officer, command or admin.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    office: Annotated[str, typer.Option(help="An officer's office id.")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a user (the password is hashed with argon2id, never stored)."""
+    from ccwatch.web.auth import hash_password
+    from models.access import Role, User
+    from models.db import make_engine
+
+    who = Role(role)
+    if who == Role.OFFICER and not office:
+        console.print("[red]an officer needs --office[/]")
+        raise typer.Exit(2)
+    if len(password) < 10:
+        console.print("[red]use a password of at least 10 characters[/]")
+        raise typer.Exit(2)
+    with Session(make_engine(Settings().database_url)) as session, session.begin():
+        session.merge(
+            User(
+                id=user,
+                name=name or user,
+                role=who,
+                office_id=office or None,
+                password_hash=hash_password(password),
+                active=True,
+            )
+        )
+    console.print(f"user {user} ({who.value}) saved")
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    user: str = "admin",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create the first administrator."""
+    users_add(user, role="admin", name="Administrator", office="", password=password)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
     web_port: int = Field(8080, ge=1, le=65535, description="Port of the command-center app.")
+    web_secret: str = Field(
+        "", description="Signs session cookies; empty: a new one per start (sessions end)."
+    )
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."
     )

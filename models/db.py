@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from models import records, reference  # noqa: F401  (register the tables)
+from models import access, records, reference  # noqa: F401  (register the tables)
 from models.base import Base
 
 metadata = Base.metadata

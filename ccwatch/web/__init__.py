@@ -1,0 +1,1 @@
+"""The command-center and officers' web app: live alert board, alert handling, subjects."""

@@ -1,0 +1,231 @@
+"""The command-center app: a FastAPI JSON API (OpenAPI at /api/openapi.json), a live alert
+board pushed by server-sent events, and alert handling that goes to the workers as events.
+
+Access rules live here, in the API: an officer sees and acts on their own office only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from ccwatch.settings import Settings
+from ccwatch.web import queries
+from ccwatch.web.auth import Principal, check_password, principal, require, start_session
+from ccwatch.web.feed import AlertFeed
+from models.access import Role
+from models.db import make_engine
+from models.events import AlertAction, AlertEvent
+from models.ids import derive_id
+
+HERE = Path(__file__).parent
+User = Annotated[Principal, Depends(principal)]
+
+
+class Login(BaseModel):
+    username: str
+    password: str
+
+
+class ActionBody(BaseModel):
+    assignee: str | None = None
+    outcome: Literal["false_alarm", "verified_violation", "explained"] | None = None
+    note: str = ""
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    engine = engine or make_engine(settings.database_url)
+    feed = AlertFeed(settings.kafka_bootstrap, settings.topics)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await feed.start()
+        yield
+        await feed.stop()
+
+    app = FastAPI(
+        title="ccwatch command center",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.web_secret or secrets.token_hex(32),
+        same_site="strict",
+        https_only=False,
+        session_cookie="ccwatch",
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    pages = Jinja2Templates(directory=HERE / "templates")
+
+    # pages ----------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def board(request: Request) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(request, "board.html.j2", {"s": request.session})
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    async def login_page(request: Request) -> Any:
+        return pages.TemplateResponse(request, "login.html.j2", {})
+
+    # session --------------------------------------------------------------------------
+    @app.post("/api/login", tags=["session"])
+    async def login(request: Request, body: Login) -> dict[str, str]:
+        """Log in; the answer carries the CSRF token every POST must send as X-CSRF-Token."""
+        who = await asyncio.to_thread(check_password, engine, body.username, body.password)
+        if who is None:
+            raise HTTPException(401, "wrong user name or password")
+        token = start_session(request, who)
+        queries.audit(engine, who, "login", who.id)
+        return {"user": who.id, "role": who.role.value, "csrf": token}
+
+    @app.post("/api/logout", tags=["session"])
+    async def logout(request: Request, who: User) -> dict[str, str]:
+        request.session.clear()
+        return {"user": who.id}
+
+    @app.get("/api/me", tags=["session"])
+    async def me(request: Request, who: User) -> dict[str, Any]:
+        return {
+            "user": who.id,
+            "name": who.name,
+            "role": who.role.value,
+            "office_id": who.office_id,
+            "csrf": request.session.get("csrf"),
+        }
+
+    # alerts ---------------------------------------------------------------------------
+    @app.get("/api/alerts", tags=["alerts"])
+    async def list_alerts(
+        who: User,
+        state: str = "open",
+        zone: str | None = None,
+        office: str | None = None,
+        alert_type: Annotated[str | None, Query(alias="type")] = None,
+    ) -> list[dict[str, Any]]:
+        """Alerts of the caller's scope, most severe and oldest first."""
+        return await asyncio.to_thread(queries.alerts, engine, who, state, zone, office, alert_type)
+
+    @app.get("/api/alerts/stream", tags=["alerts"])
+    async def stream(request: Request, who: User) -> StreamingResponse:
+        """Server-sent events: each alert transition of the caller's scope as it happens."""
+        queue = feed.listen()
+
+        async def events() -> AsyncIterator[str]:
+            try:
+                yield ": connected\n\n"
+                while not await request.is_disconnected():
+                    try:
+                        alert = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    if who.may_see(alert.office_id):
+                        yield f"event: alert\ndata: {json.dumps(_event_dict(alert))}\n\n"
+            finally:
+                feed.leave(queue)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    @app.post("/api/alerts/{alert_id}/{action}", tags=["alerts"], status_code=202)
+    async def act(
+        alert_id: str,
+        action: Literal["acknowledge", "dispatch", "resolve"],
+        body: ActionBody,
+        who: User,
+    ) -> dict[str, str]:
+        """Acknowledge, dispatch or resolve: sent to the workers, who record the transition."""
+        found = await asyncio.to_thread(queries.alert, engine, alert_id)
+        if found is None or not who.may_see(found.office_id):
+            raise HTTPException(404, "no such alert")  # another office's alerts do not exist
+        now = datetime.now(UTC)
+        event = AlertAction(
+            event_id=derive_id("web-action", alert_id, action, who.id, now.isoformat()),
+            subject_id=found.subject_id,
+            alert_id=alert_id,
+            action=action,
+            officer_id=who.id,
+            occurred_at=now,
+            assignee=body.assignee,
+            outcome=body.outcome,
+            note=body.note,
+        )
+        await feed.act(event)
+        await asyncio.to_thread(
+            queries.audit,
+            engine,
+            who,
+            f"alert.{action}",
+            alert_id,
+            subject=found.subject_id,
+            note=body.note,
+        )
+        return {"accepted": event.event_id}
+
+    # subjects -------------------------------------------------------------------------
+    @app.get("/api/subjects", tags=["subjects"])
+    async def list_subjects(who: User, office: str | None = None) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(queries.subjects, engine, who, office)
+
+    @app.get("/api/subjects/{subject_id}", tags=["subjects"])
+    async def get_subject(subject_id: str, who: User) -> dict[str, Any]:
+        """Profile, level, points balance and ledger with evidence, alerts, leave."""
+        found = await asyncio.to_thread(queries.subject, engine, subject_id)
+        if found is None:
+            raise HTTPException(404, "no such subject")
+        if not who.may_see(found["office_id"]):
+            await asyncio.to_thread(queries.audit, engine, who, "subject.denied", subject_id)
+            raise HTTPException(403, "another office's subject")
+        await asyncio.to_thread(queries.audit, engine, who, "subject.read", subject_id)
+        return found
+
+    # security periods -----------------------------------------------------------------
+    @app.get("/api/periods", tags=["security periods"])
+    async def get_periods(who: User) -> dict[str, Any]:
+        return await asyncio.to_thread(queries.periods, engine, who)
+
+    @app.get("/api/audit", tags=["admin"])
+    async def audit_log(who: User, limit: int = 200) -> list[dict[str, Any]]:
+        require(who, Role.ADMIN, Role.COMMAND)
+        return await asyncio.to_thread(queries.audit_entries, engine, limit)
+
+    return app
+
+
+def _event_dict(a: AlertEvent) -> dict[str, Any]:
+    return {
+        "alert_id": a.alert_id,
+        "transition": a.transition,
+        "alert_type": a.alert_type,
+        "severity": a.severity,
+        "subject_id": a.subject_id,
+        "office_id": a.office_id,
+        "zone": a.zone,
+        "occurred_at": a.occurred_at.isoformat(),
+        "sla_due": a.sla_due.isoformat() if a.sla_due else None,
+        "reason_zh": a.reason_zh,
+        "reason_en": a.reason_en,
+        "actor": a.actor,
+        "outcome": a.outcome,
+        "assignee": a.assignee,
+    }

@@ -1,0 +1,234 @@
+"""What the pages and the JSON API read, always within the caller's office scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from alerts.policy import load_policy
+from ccwatch.web.auth import Principal
+from models.access import AuditEntry
+from models.records import Alert, PointsEntryRow, RecommendationRow, ZeroReport
+from models.reference import LeavePermit, Office, SecurityPeriodRow, Subject
+
+SEVERITY = {"high": 0, "medium": 1, "low": 2}
+
+
+def audit(engine: Engine, who: Principal, action: str, target: str, **detail: Any) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(
+            AuditEntry(
+                at=datetime.now(UTC), user_id=who.id, action=action, target=target, detail=detail
+            )
+        )
+
+
+def alert_dict(a: Alert, zone: str) -> dict[str, Any]:
+    return {
+        "alert_id": a.id,
+        "subject_id": a.subject_id,
+        "office_id": a.office_id,
+        "zone": zone,
+        "alert_type": a.alert_type,
+        "severity": a.severity,
+        "state": a.state,
+        "rule": a.rule,
+        "evidence": a.evidence,
+        "reason_zh": a.reason_zh,
+        "reason_en": a.reason_en,
+        "opened_at": a.opened_at.isoformat(),
+        "sla_due": a.sla_due_at.isoformat() if a.sla_due_at else None,
+        "escalated": a.escalated,
+        "assignee": a.assignee,
+        "outcome": a.outcome,
+        "lat": a.lat,
+        "lon": a.lon,
+        "accuracy_m": a.accuracy_m,
+    }
+
+
+def alerts(
+    engine: Engine,
+    who: Principal,
+    state: str = "open",
+    zone: str | None = None,
+    office: str | None = None,
+    alert_type: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Alerts the caller may see, most severe and oldest first."""
+    query = select(Alert, Office.zone).join(Office, Office.id == Alert.office_id)
+    if who.office_scope:
+        query = query.where(Alert.office_id == who.office_scope)
+    if state == "open":
+        query = query.where(Alert.state != "resolved")
+    elif state != "all":
+        query = query.where(Alert.state == state)
+    if zone:
+        query = query.where(Office.zone == zone)
+    if office:
+        query = query.where(Alert.office_id == office)
+    if alert_type:
+        query = query.where(Alert.alert_type == alert_type)
+    with Session(engine) as session:
+        rows = session.execute(query.order_by(Alert.opened_at).limit(limit)).all()
+    found = [alert_dict(a, z.value) for a, z in rows]
+    return sorted(found, key=lambda a: (SEVERITY.get(a["severity"], 3), a["opened_at"]))
+
+
+def alert(engine: Engine, alert_id: str) -> Alert | None:
+    with Session(engine) as session:
+        return session.get(Alert, alert_id)
+
+
+def subjects(engine: Engine, who: Principal, office: str | None = None) -> list[dict[str, Any]]:
+    query = select(Subject).order_by(Subject.id)
+    if who.office_scope:
+        query = query.where(Subject.office_id == who.office_scope)
+    if office:
+        query = query.where(Subject.office_id == office)
+    with Session(engine) as session:
+        return [
+            {
+                "subject_id": s.id,
+                "name": s.name,
+                "office_id": s.office_id,
+                "level": s.level.value,
+                "correction_type": s.correction_type.value,
+            }
+            for s in session.scalars(query)
+        ]
+
+
+def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
+    """Profile, level, points balance and ledger with evidence, alerts, leave permits."""
+    with Session(engine) as session:
+        s = session.get(Subject, subject_id)
+        if s is None:
+            return None
+        entries = session.scalars(
+            select(PointsEntryRow)
+            .where(PointsEntryRow.subject_id == subject_id)
+            .order_by(PointsEntryRow.occurred_at)
+        )
+        ledger = [
+            {
+                "entry_id": e.id,
+                "occurred_at": e.occurred_at.isoformat(),
+                "month": e.local_month,
+                "rule": f"{e.rule_id}@{e.rule_version}",
+                "ruleset": f"{e.ruleset_id}@{e.ruleset_version}",
+                "delta": e.delta,
+                "reason_zh": e.reason_zh,
+                "reason_en": e.reason_en,
+                "evidence": e.evidence,
+                "reverses_entry_id": e.reverses_entry_id,
+            }
+            for e in entries
+        ]
+        history = session.scalars(
+            select(Alert)
+            .where(Alert.subject_id == subject_id)
+            .order_by(Alert.opened_at.desc())
+            .limit(100)
+        )
+        zone = session.scalar(select(Office.zone).where(Office.id == s.office_id))
+        leaves = session.scalars(select(LeavePermit).where(LeavePermit.subject_id == subject_id))
+        recs = session.scalars(
+            select(RecommendationRow)
+            .where(RecommendationRow.subject_id == subject_id)
+            .order_by(RecommendationRow.month)
+        )
+        return {
+            "subject_id": s.id,
+            "name": s.name,
+            "office_id": s.office_id,
+            "zone": zone.value if zone else None,
+            "level": s.level.value,
+            "correction_type": s.correction_type.value,
+            "starts_on": s.starts_on.isoformat(),
+            "ends_on": s.ends_on.isoformat(),
+            "balance": sum(e["delta"] for e in ledger),
+            "ledger": ledger,
+            "alerts": [alert_dict(a, zone.value if zone else "") for a in history],
+            "leaves": [
+                {
+                    "id": p.id,
+                    "starts_at": p.starts_at.isoformat(),
+                    "ends_at": p.ends_at.isoformat(),
+                    "destination": p.destination,
+                    "status": p.status.value,
+                    "emergency": p.emergency,
+                }
+                for p in leaves
+            ],
+            "recommendations": [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "month": r.month,
+                    "status": r.status,
+                    "reason_zh": r.reason_zh,
+                }
+                for r in recs
+            ],
+        }
+
+
+def periods(engine: Engine, who: Principal) -> dict[str, Any]:
+    """The active security period, the rules it brings, and each office's zero reports."""
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        active = session.scalars(
+            select(SecurityPeriodRow).where(
+                SecurityPeriodRow.starts_at <= now, SecurityPeriodRow.ends_at > now
+            )
+        ).all()
+        query = select(ZeroReport).order_by(ZeroReport.day.desc(), ZeroReport.office_id)
+        if who.office_scope:
+            query = query.where(ZeroReport.office_id == who.office_scope)
+        reports = session.scalars(query.limit(200)).all()
+        offices = session.scalar(select(func.count()).select_from(Office))
+    return {
+        "active": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "starts_at": p.starts_at.isoformat(),
+                "ends_at": p.ends_at.isoformat(),
+                "offices": p.offices,
+            }
+            for p in active
+        ],
+        "rules": msgspec.structs.asdict(load_policy().security),
+        "zero_reports": [
+            {
+                "day": z.day.isoformat(),
+                "office_id": z.office_id,
+                "status": z.status,
+                "alerts_opened": z.alerts_opened,
+                "alerts_open": z.alerts_open,
+            }
+            for z in reports
+        ],
+        "offices": offices,
+    }
+
+
+def audit_entries(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        return [
+            {
+                "at": e.at.isoformat(),
+                "user": e.user_id,
+                "action": e.action,
+                "target": e.target,
+                "detail": e.detail,
+            }
+            for e in rows
+        ]

@@ -1,0 +1,44 @@
+"""Who may use the command-center app, and what they did: users and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TimestampMixin
+
+
+class Role(enum.StrEnum):
+    OFFICER = "officer"  # their own office's subjects and alerts only
+    COMMAND = "command"  # the command center: everything
+    ADMIN = "admin"  # users, offices, security periods
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="Login name")
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda m: [r.value for r in m])
+    )
+    office_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"))
+    officer_id: Mapped[str | None] = mapped_column(ForeignKey("officers.id"))
+    password_hash: Mapped[str] = mapped_column(Text, doc="argon2id")
+    active: Mapped[bool] = mapped_column(default=True, server_default="1")
+
+
+class AuditEntry(Base):
+    """Every action and every read of a subject's data, with who and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

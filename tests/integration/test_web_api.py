@@ -1,0 +1,189 @@
+"""The command-center API: log-in, roles, office scope enforced by the API, CSRF, audit,
+actions sent to the workers, and alerts pushed live (server-sent events)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ccwatch.broker import EmbeddedBroker
+from ccwatch.seed import seed
+from ccwatch.settings import Settings
+from ccwatch.web.app import create_app
+from ccwatch.web.auth import hash_password
+from models.access import AuditEntry, Role, User
+from models.db import make_engine, migrate
+from models.events import AlertAction, AlertEvent, decode, encode
+from streams.sink import DatabaseSink
+from streams.topics import ensure_topics
+
+PASSWORD = "correct horse battery"
+NOW = datetime.now(UTC)
+
+
+def alert(n: int, office: str, subject: str) -> AlertEvent:
+    return AlertEvent(
+        transition_id=f"t-{n}",
+        alert_id=f"a-{n}",
+        transition="opened",
+        alert_type="out_of_bounds",
+        severity="high" if n % 2 else "medium",
+        subject_id=subject,
+        office_id=office,
+        zone="central",
+        rule="out_of_bounds/2",
+        evidence=[f"f-{n}"],
+        occurred_at=NOW,
+        recorded_at=NOW,
+        reason_zh="越界",
+        reason_en="out of bounds",
+        sla_due=NOW,
+    )
+
+
+@pytest.fixture
+def api(broker: EmbeddedBroker, database_url: str) -> Iterator[tuple[TestClient, Settings]]:
+    settings = Settings(
+        kafka_bootstrap=broker.bootstrap,
+        database_url=database_url,
+        topic_prefix=f"w{uuid.uuid4().hex[:8]}",
+        web_secret="test-secret",
+    )
+    ensure_topics(broker.bootstrap, settings.topics.all(), settings.partitions)
+    migrate(database_url)
+    engine = make_engine(database_url)
+    seed(engine)
+    with Session(engine) as session, session.begin():
+        for user, role, office in (
+            ("cc", Role.COMMAND, None),
+            ("cy", Role.OFFICER, "caiyuan"),
+            ("gq", Role.OFFICER, "gouqi"),
+            ("root", Role.ADMIN, None),
+        ):
+            session.add(
+                User(
+                    id=user,
+                    name=user,
+                    role=role,
+                    office_id=office,
+                    password_hash=hash_password(PASSWORD),
+                )
+            )
+    DatabaseSink(engine).write_alerts(
+        [alert(1, "caiyuan", "SS-0001"), alert(2, "gouqi", "SS-0030")]
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        yield client, settings
+
+
+def login(client: TestClient, user: str) -> str:
+    response = client.post("/api/login", json={"username": user, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf"])
+
+
+def test_everything_needs_a_log_in(api: tuple[TestClient, Settings]) -> None:
+    client, _ = api
+    assert client.get("/api/alerts").status_code == 401
+    assert client.post("/api/login", json={"username": "cy", "password": "nope"}).status_code == 401
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_an_officer_sees_only_their_office(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    login(client, "cy")
+    alerts = client.get("/api/alerts").json()
+    assert [a["alert_id"] for a in alerts] == ["a-1"]  # nothing of gouqi, not even a count
+    assert client.get("/api/alerts?office=gouqi").json() == []
+    subjects = client.get("/api/subjects").json()
+    assert subjects and {s["office_id"] for s in subjects} == {"caiyuan"}
+    assert client.get("/api/subjects/SS-0030").status_code == 403
+    mine = client.get("/api/subjects/SS-0001").json()
+    assert mine["office_id"] == "caiyuan" and "ledger" in mine and "leaves" in mine
+    assert client.get("/api/audit").status_code == 403
+    with Session(make_engine(settings.database_url)) as session:
+        actions = {(e.user_id, e.action, e.target) for e in session.scalars(select(AuditEntry))}
+    assert {("cy", "subject.denied", "SS-0030"), ("cy", "subject.read", "SS-0001")} <= actions
+
+
+def test_the_command_center_sees_everything(api: tuple[TestClient, Settings]) -> None:
+    client, _ = api
+    login(client, "cc")
+    assert sorted(a["alert_id"] for a in client.get("/api/alerts").json()) == ["a-1", "a-2"]
+    assert client.get("/api/subjects/SS-0030").status_code == 200
+    assert client.get("/api/audit").status_code == 200
+    assert "/api/alerts/{alert_id}/{action}" in client.get("/api/openapi.json").json()["paths"]
+
+
+def test_actions_need_csrf_and_scope_and_reach_the_workers(
+    api: tuple[TestClient, Settings],
+) -> None:
+    client, settings = api
+    csrf = login(client, "cy")
+    assert client.post("/api/alerts/a-1/acknowledge", json={}).status_code == 403  # no token
+    other = client.post("/api/alerts/a-2/acknowledge", json={}, headers={"X-CSRF-Token": csrf})
+    assert other.status_code == 404  # another office's alert does not exist for them
+    ok = client.post(
+        "/api/alerts/a-1/resolve",
+        headers={"X-CSRF-Token": csrf},
+        json={"outcome": "verified_violation", "note": "电话核实"},
+    )
+    assert ok.status_code == 202
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    parts = [TopicPartition(settings.topics.actions, p) for p in range(settings.partitions)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    [sent] = [decode(r.value, AlertAction) for r in consumer]
+    consumer.close()
+    assert isinstance(sent, AlertAction)
+    assert (sent.alert_id, sent.action, sent.officer_id, sent.outcome) == (
+        "a-1",
+        "resolve",
+        "cy",
+        "verified_violation",
+    )
+
+
+def test_alerts_are_pushed_as_they_happen(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    login(client, "cc")
+
+    def publish() -> None:
+        time.sleep(1.5)
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        producer.send(
+            settings.topics.alerts, key=b"SS-0002", value=encode(alert(3, "caiyuan", "SS-0002"))
+        )
+        producer.flush()
+
+    threading.Thread(target=publish, daemon=True).start()
+    with client.stream("GET", "/api/alerts/stream") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+                break
+    assert event["alert_id"] == "a-3" and event["transition"] == "opened"
+
+
+def test_static_board_has_no_external_urls() -> None:
+    web = Path(__file__).parents[2] / "ccwatch" / "web"
+    for path in [*web.glob("templates/*"), *web.glob("static/*")]:
+        text = path.read_text("utf-8")
+        assert "http://" not in text and "https://" not in text, path
