@@ -129,3 +129,19 @@ class ZeroReport(Base):
     alerts_open: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), doc="zero | incidents")
     recorded_at: Mapped[datetime]
+
+
+class Position(Base):
+    """A location fix kept for the map and the subject page (recent track)."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True, doc="The fix's event id")
+    subject_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    accuracy_m: Mapped[float]
+    source: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (Index("ix_positions_subject_at", "subject_id", "at"),)

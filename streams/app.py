@@ -52,7 +52,7 @@ from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
-R = TypeVar("R", AlertEvent, PointsEntry, Recommendation)
+R = TypeVar("R", AlertEvent, PointsEntry, Recommendation, LocationFix)
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 
 
@@ -185,8 +185,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                 ok.inc()
             await publish(event.key, current, outcome)
             seconds.observe(time.perf_counter() - started)
-            if valid is not None and isinstance(valid, LocationFix) and cells_wanted(valid):
-                await cells.send(key=cell_key(valid), value=event.value)
+            if isinstance(valid, LocationFix):
+                fixes.append(valid)  # for the map; written in batches by a timer
+                if cells_wanted(valid):
+                    await cells.send(key=cell_key(valid), value=event.value)
 
     @app.agent(checkins, name="checkins")
     async def on_checkins(stream: StreamT[bytes]) -> None:
@@ -338,6 +340,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
                 key=None, value=encode(close_record(month, "timer")), partition=partition
             )
         app_state["closed"] = month
+
+    fixes: list[LocationFix] = []
+
+    @app.timer(interval=1.0, name="positions")  # type: ignore[untyped-decorator]
+    async def positions() -> None:
+        """The map's positions: one batched write a second, never one per fix."""
+        if fixes:
+            batch = fixes[:]
+            fixes.clear()
+            await _with_retry(sink.write_positions, batch)
 
     @app.timer(interval=15.0, name="gauges")  # type: ignore[untyped-decorator]
     async def gauges() -> None:

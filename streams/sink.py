@@ -15,12 +15,13 @@ from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from models.events import AlertEvent, AlertType, PointsEntry, Recommendation
+from models.events import AlertEvent, AlertType, LocationFix, PointsEntry, Recommendation
 from models.ids import derive_id
 from models.records import (
     Alert,
     AlertTransitionRow,
     PointsEntryRow,
+    Position,
     RecommendationRow,
     ZeroReport,
 )
@@ -133,6 +134,23 @@ class DatabaseSink:
                         .values(level=Level(r.level_to))
                     )
         return new
+
+    def write_positions(self, fixes: Sequence[LocationFix]) -> int:
+        """Keep fixes for the map and tracks (the fix's event id makes repeats no-ops)."""
+        rows = [
+            {
+                "id": f.event_id,
+                "subject_id": f.subject_id,
+                "at": f.occurred_at,
+                "lat": f.lat,
+                "lon": f.lon,
+                "accuracy_m": f.accuracy_m,
+                "source": f.source,
+            }
+            for f in fixes
+        ]
+        with self.engine.begin() as conn:
+            return self._insert_ignore(conn, Position.__table__, rows)  # type: ignore[arg-type]
 
     def open_alert_counts(self) -> dict[tuple[str, str], int]:
         """Alerts not resolved, by type and zone (every combination seen, zeros included)."""

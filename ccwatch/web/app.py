@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -81,6 +81,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if "user" not in request.session:
             return RedirectResponse("/login")
         return pages.TemplateResponse(request, "board.html.j2", {"s": request.session})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     async def login_page(request: Request) -> Any:
@@ -155,7 +159,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         who: User,
     ) -> dict[str, str]:
         """Acknowledge, dispatch or resolve: sent to the workers, who record the transition."""
-        found = await asyncio.to_thread(queries.alert, engine, alert_id)
+        found = await _alert_soon(engine, alert_id)
         if found is None or not who.may_see(found.office_id):
             raise HTTPException(404, "no such alert")  # another office's alerts do not exist
         now = datetime.now(UTC)
@@ -199,6 +203,28 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         await asyncio.to_thread(queries.audit, engine, who, "subject.read", subject_id)
         return found
 
+    @app.get("/api/subjects/{subject_id}/track", tags=["subjects"])
+    async def get_track(subject_id: str, who: User) -> list[dict[str, Any]]:
+        """The subject's recent fixes. Every read of location history is audited."""
+        found = await asyncio.to_thread(queries.subject, engine, subject_id)
+        if found is None or not who.may_see(found["office_id"]):
+            await asyncio.to_thread(queries.audit, engine, who, "track.denied", subject_id)
+            raise HTTPException(403, "another office's subject")
+        await asyncio.to_thread(queries.audit, engine, who, "track.read", subject_id)
+        return await asyncio.to_thread(queries.track, engine, subject_id)
+
+    @app.get("/api/geo", tags=["map"])
+    async def get_geo(who: User) -> dict[str, Any]:
+        """County, ways out, offices, forbidden zones and last positions, as GeoJSON."""
+        await asyncio.to_thread(queries.audit, engine, who, "map.read", "positions")
+        return await asyncio.to_thread(queries.geo, engine, who)
+
+    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
+    async def map_page(request: Request) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(request, "map.html.j2", {"s": request.session})
+
     # security periods -----------------------------------------------------------------
     @app.get("/api/periods", tags=["security periods"])
     async def get_periods(who: User) -> dict[str, Any]:
@@ -210,6 +236,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return await asyncio.to_thread(queries.audit_entries, engine, limit)
 
     return app
+
+
+async def _alert_soon(engine: Engine, alert_id: str, wait_s: float = 3.0) -> Any:
+    """The alert's row; a page may show an alert (pushed live) a moment before the sink
+    has written it, so wait briefly for it."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while (found := await asyncio.to_thread(queries.alert, engine, alert_id)) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(0.2)
+    return found
 
 
 def _event_dict(a: AlertEvent) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from alerts.policy import load_policy
 from ccwatch.web.auth import Principal
 from models.access import AuditEntry
-from models.records import Alert, PointsEntryRow, RecommendationRow, ZeroReport
-from models.reference import LeavePermit, Office, SecurityPeriodRow, Subject
+from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
+from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
 
 SEVERITY = {"high": 0, "medium": 1, "low": 2}
 
@@ -231,4 +231,99 @@ def audit_entries(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
                 "detail": e.detail,
             }
             for e in rows
+        ]
+
+
+def geo(engine: Engine, who: Principal) -> dict[str, Any]:
+    """The map as GeoJSON: county outline, ways out, offices, the forbidden zones and last
+    positions (with accuracy and open alert types) of the subjects the caller may see."""
+    with Session(engine) as session:
+        fences = session.scalars(select(Geofence)).all()
+        offices = session.scalars(select(Office)).all()
+        visible = select(Subject.id)
+        if who.office_scope:
+            visible = visible.where(Subject.office_id == who.office_scope)
+        latest = (
+            select(Position.subject_id, func.max(Position.at).label("at"))
+            .where(Position.subject_id.in_(visible))
+            .group_by(Position.subject_id)
+            .subquery()
+        )
+        last = session.scalars(
+            select(Position).join(
+                latest, (Position.subject_id == latest.c.subject_id) & (Position.at == latest.c.at)
+            )
+        ).all()
+        open_types: dict[str, list[str]] = {}
+        for sid, kind in session.execute(
+            select(Alert.subject_id, Alert.alert_type).where(
+                Alert.state != "resolved", Alert.subject_id.in_(visible)
+            )
+        ):
+            open_types.setdefault(sid, []).append(kind)
+        allowed = set(session.scalars(visible))
+    features: list[dict[str, Any]] = []
+    for f in fences:
+        if f.kind.value == "forbidden" and f.subject_id not in allowed:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": f.geometry,
+                "properties": {
+                    "kind": f.kind.value,
+                    "id": f.id,
+                    "name": f.name,
+                    "subject_id": f.subject_id,
+                },
+            }
+        )
+    for o in offices:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [o.lon, o.lat]},
+                "properties": {
+                    "kind": "office",
+                    "id": o.id,
+                    "name": o.name_zh,
+                    "zone": o.zone.value,
+                },
+            }
+        )
+    for p in last:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+                "properties": {
+                    "kind": "position",
+                    "subject_id": p.subject_id,
+                    "at": p.at.isoformat(),
+                    "accuracy_m": p.accuracy_m,
+                    "alerts": sorted(open_types.get(p.subject_id, [])),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def track(engine: Engine, subject_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    """A subject's most recent fixes, newest first (reading it is audited by the caller)."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(Position)
+            .where(Position.subject_id == subject_id)
+            .order_by(Position.at.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "at": p.at.isoformat(),
+                "lat": p.lat,
+                "lon": p.lon,
+                "accuracy_m": p.accuracy_m,
+                "source": p.source,
+            }
+            for p in rows
         ]
