@@ -331,6 +331,7 @@ def run(
                 stderr=subprocess.STDOUT,
             )
         console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
+        web_proc = _start_web(s, env)
         stop = threading.Event()
         tail = threading.Thread(
             target=follow,
@@ -366,16 +367,50 @@ def run(
             pass
         finally:
             stop.set()
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for child in (web_proc, proc):
+                child.terminate()
+                try:
+                    child.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
             tail.join(5)
             ready.unlink(missing_ok=True)
 
 
 TICK = timedelta(minutes=15)
+
+
+def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The command-center app on loopback, with a duty user whose password is new each run."""
+    import secrets
+
+    from ccwatch.web.auth import hash_password
+    from models.access import Role, User
+    from models.db import make_engine
+
+    password = secrets.token_urlsafe(9)
+    with Session(make_engine(s.database_url)) as session, session.begin():
+        session.merge(
+            User(
+                id="duty",
+                name="值班员 duty officer",
+                role=Role.COMMAND,
+                password_hash=hash_password(password),
+                active=True,
+            )
+        )
+    port = s.web_port
+    with open(s.data_dir / "web.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ccwatch", "web"],
+            env={**env, "CCWATCH_WEB_PORT": str(port), "CCWATCH_WEB_SECRET": secrets.token_hex(16)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    console.print(
+        f"[cyan]command center: http://{s.web_host}:{port}/  user duty, password {password}[/]"
+    )
+    return proc
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout_s: float = 120) -> None:
