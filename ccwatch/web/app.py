@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -39,6 +39,21 @@ User = Annotated[Principal, Depends(principal)]
 class Login(BaseModel):
     username: str
     password: str
+
+
+class NewUser(BaseModel):
+    id: str
+    name: str
+    role: Role
+    office_id: str | None = None
+    password: Annotated[str, Field(min_length=10)]
+
+
+class NewPeriod(BaseModel):
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    offices: list[str] = []
 
 
 class ActionBody(BaseModel):
@@ -229,6 +244,46 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.get("/api/periods", tags=["security periods"])
     async def get_periods(who: User) -> dict[str, Any]:
         return await asyncio.to_thread(queries.periods, engine, who)
+
+    @app.post("/api/users", tags=["admin"], status_code=201)
+    async def add_user(body: NewUser, who: User) -> dict[str, str]:
+        """Administrators create users (the password is hashed with argon2id)."""
+        require(who, Role.ADMIN)
+        if body.role == Role.OFFICER and not body.office_id:
+            raise HTTPException(422, "an officer needs an office")
+        await asyncio.to_thread(
+            queries.save_user, engine, body.id, body.name, body.role, body.office_id, body.password
+        )
+        await asyncio.to_thread(
+            queries.audit, engine, who, "user.save", body.id, role=body.role.value
+        )
+        return {"user": body.id}
+
+    @app.post("/api/periods", tags=["admin"], status_code=201)
+    async def add_period(body: NewPeriod, who: User) -> dict[str, str]:
+        """Administrators declare security periods; workers apply them without a restart."""
+        require(who, Role.ADMIN)
+        if body.ends_at <= body.starts_at or body.starts_at.tzinfo is None:
+            raise HTTPException(422, "give aware start and end times, the end after the start")
+        period_id = await asyncio.to_thread(
+            queries.save_period, engine, body.name, body.starts_at, body.ends_at, body.offices
+        )
+        await asyncio.to_thread(queries.audit, engine, who, "period.save", period_id)
+        return {"period": period_id}
+
+    @app.get("/subjects/{subject_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def subject_page(request: Request, subject_id: str) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(
+            request, "subject.html.j2", {"s": request.session, "subject_id": subject_id}
+        )
+
+    @app.get("/periods", response_class=HTMLResponse, include_in_schema=False)
+    async def periods_page(request: Request) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(request, "periods.html.j2", {"s": request.session})
 
     @app.get("/api/audit", tags=["admin"])
     async def audit_log(who: User, limit: int = 200) -> list[dict[str, Any]]:

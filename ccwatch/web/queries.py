@@ -10,8 +10,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from alerts.policy import load_policy
-from ccwatch.web.auth import Principal
-from models.access import AuditEntry
+from ccwatch.web.auth import Principal, hash_password
+from models.access import AuditEntry, Role, User
+from models.ids import derive_id
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
 from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
 
@@ -327,3 +328,32 @@ def track(engine: Engine, subject_id: str, limit: int = 500) -> list[dict[str, A
             }
             for p in rows
         ]
+
+
+def save_user(
+    engine: Engine, user_id: str, name: str, role: Role, office_id: str | None, password: str
+) -> None:
+    with Session(engine) as session, session.begin():
+        session.merge(
+            User(
+                id=user_id,
+                name=name,
+                role=role,
+                office_id=office_id,
+                password_hash=hash_password(password),
+                active=True,
+            )
+        )
+
+
+def save_period(
+    engine: Engine, name: str, starts_at: datetime, ends_at: datetime, offices: list[str]
+) -> str:
+    period_id = derive_id("period", name, starts_at.isoformat())
+    with Session(engine) as session, session.begin():
+        session.merge(
+            SecurityPeriodRow(
+                id=period_id, name=name, starts_at=starts_at, ends_at=ends_at, offices=offices
+            )
+        )
+    return period_id

@@ -187,3 +187,43 @@ def test_static_board_has_no_external_urls() -> None:
     for path in [*web.glob("templates/*"), *web.glob("static/*")]:
         text = path.read_text("utf-8").replace("http://www.w3.org/2000/svg", "")  # a name
         assert "http://" not in text and "https://" not in text, path
+
+
+def test_administrators_manage_users_and_periods(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    csrf = login(client, "cy")
+    user = {
+        "id": "new",
+        "name": "新人",
+        "role": "officer",
+        "office_id": "caiyuan",
+        "password": PASSWORD,
+    }
+    assert client.post("/api/users", json=user, headers={"X-CSRF-Token": csrf}).status_code == 403
+    csrf = login(client, "root")
+    assert client.post("/api/users", json=user, headers={"X-CSRF-Token": csrf}).status_code == 201
+    period = {
+        "name": "两会",
+        "starts_at": "2027-03-03T00:00:00+08:00",
+        "ends_at": "2027-03-12T00:00:00+08:00",
+        "offices": [],
+    }
+    made = client.post("/api/periods", json=period, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    from models.registry import load_registry
+
+    [p] = load_registry(make_engine(settings.database_url)).periods
+    assert p.name == "两会" and p.id == made.json()["period"]
+    login(client, "new")  # the new officer can log in
+    assert client.get("/api/me").json()["role"] == "officer"
+
+
+def test_track_reads_are_scoped_and_audited(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    login(client, "gq")
+    assert client.get("/api/subjects/SS-0001/track").status_code == 403
+    assert client.get("/api/subjects/SS-0030/track").json() == []
+    assert client.get("/subjects/SS-0030").status_code == 200  # the page; data via the API
+    with Session(make_engine(settings.database_url)) as session:
+        actions = {(e.user_id, e.action, e.target) for e in session.scalars(select(AuditEntry))}
+    assert {("gq", "track.denied", "SS-0001"), ("gq", "track.read", "SS-0030")} <= actions

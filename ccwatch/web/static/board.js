@@ -23,10 +23,11 @@ function render() {
     const tr = document.createElement("tr");
     tr.className = a.severity + (a.fresh ? " fresh" : "");
     tr.dataset.alert = a.alert_id;
-    tr.append(cell(a.severity), cell(a.alert_type), cell(a.subject_id), cell(a.office_id), cell(a.state),
+    const who = cell(""); const link = document.createElement("a"); link.href = `/subjects/${encodeURIComponent(a.subject_id)}`; link.textContent = a.subject_id; who.append(link);
+    tr.append(cell(a.severity), cell(a.alert_type), who, cell(a.office_id), cell(a.state),
       cell(new Date(a.opened_at).toLocaleString()), cell("", "sla"), cell(a.reason_zh));
     const act = document.createElement("td");
-    for (const [name, label] of [["acknowledge", "签收 Ack"], ["resolve", "处置 Resolve"]]) {
+    for (const [name, label] of [["acknowledge", "签收 Ack"], ["dispatch", "派发 Dispatch"], ["resolve", "处置 Resolve"]]) {
       const b = document.createElement("button"); b.textContent = label; b.dataset.action = name; act.append(b);
     }
     tr.append(act);
@@ -70,7 +71,9 @@ function live() {
 document.querySelector("#alerts").addEventListener("click", async (e) => {
   const b = e.target.closest("button[data-action]"); if (!b) return;
   const id = b.closest("tr").dataset.alert;
-  const body = b.dataset.action === "resolve" ? {outcome: prompt("false_alarm / verified_violation / explained", "false_alarm"), note: prompt("备注 Note") || ""} : {};
+  const action = b.dataset.action;
+  const body = action === "resolve" ? {outcome: prompt("false_alarm / verified_violation / explained", "false_alarm"), note: prompt("备注 Note") || ""}
+    : action === "dispatch" ? {assignee: prompt("派发至 Dispatch to (office or officer id)", rows.get(id).office_id)} : {};
   await fetch(`/api/alerts/${id}/${b.dataset.action}`, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body)});
 });
 document.querySelector("#filters").addEventListener("change", load);
