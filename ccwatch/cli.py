@@ -715,3 +715,16 @@ def users_create_admin(
 ) -> None:
     """Create the first administrator."""
     users_add(user, role="admin", name="Administrator", office="", password=password)
+
+
+@app.command()
+def openapi(out: Path = Path("docs/openapi.json")) -> None:
+    """Write the web app's OpenAPI description (the JSON API behind the pages)."""
+    import json
+
+    from ccwatch.web.app import create_app
+    from models.db import make_engine
+
+    spec = create_app(Settings(kafka_bootstrap="unused:9092"), make_engine("sqlite://")).openapi()
+    out.write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    console.print(f"wrote {out}")

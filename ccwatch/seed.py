@@ -51,6 +51,17 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
                 buffer_m=0.0,
             )
         )
+        for z in ref.islands:
+            session.merge(
+                Geofence(
+                    id=z.id,
+                    kind=GeofenceKind.ISLAND,
+                    name=z.name,
+                    subject_id=None,
+                    geometry=z.geometry,
+                    buffer_m=0.0,
+                )
+            )
         for z in ref.exits:
             session.merge(
                 Geofence(

@@ -47,6 +47,7 @@ class GeofenceKind(enum.StrEnum):
     COUNTY = "county"  # the jurisdiction a subject may not leave without approval
     FORBIDDEN = "forbidden"  # a prohibition order's exclusion zone
     EXIT = "exit"  # a way out (outside port, ferry route): outside here alerts at once
+    ISLAND = "island"  # an inhabited island's outline, for the map
 
 
 class LeaveStatus(enum.StrEnum):

@@ -65,6 +65,7 @@ class Reference:
     subjects: tuple[PersonData, ...]
     exits: tuple[ZoneData, ...] = ()
     forbidden: tuple[ZoneData, ...] = ()
+    islands: tuple[ZoneData, ...] = ()  # approximate outlines, for the map
 
     def office(self, office_id: str) -> OfficeData:
         return next(o for o in self.offices if o.id == office_id)
@@ -107,6 +108,7 @@ def shengsi() -> Reference:
         people,
         tuple(_zone(z) for z in raw["exits"]),
         tuple(_zone(z) for z in raw["forbidden"]),
+        tuple(_zone(z) for z in raw["islands"]),
     )
 
 

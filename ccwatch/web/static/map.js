@@ -13,7 +13,7 @@ async function draw() {
   const scale = Math.min(960 / ((x1 - x0) * k), 560 / (y1 - y0));
   const xy = ([lon, lat]) => [20 + (lon - x0) * k * scale, 580 - (lat - y0) * scale];
   const metres = scale / 111320;
-  const order = {county: 0, exit: 1, forbidden: 2, office: 3, position: 4};
+  const order = {county: 0, island: 1, exit: 2, forbidden: 3, office: 4, position: 5};
   for (const f of data.features.sort((a, b) => order[a.properties.kind] - order[b.properties.kind])) {
     const p = f.properties;
     if (f.geometry.type !== "Point") {
