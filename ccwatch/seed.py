@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from ccwatch.reference import Reference, shengsi
+from ccwatch.reference import Reference, ZoneData, shengsi
 from models.reference import (
     CorrectionType,
     Geofence,
@@ -41,38 +41,14 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
                     Officer(id=officer_id, office_id=o.id, name=f"{o.name_zh}矫正干警{n}")
                 )
             session.merge(Terminal(id=ref.terminal_id(o.id), office_id=o.id, lat=o.lat, lon=o.lon))
-        session.merge(
-            Geofence(
-                id=COUNTY_FENCE_ID,
-                kind=GeofenceKind.COUNTY,
-                name="嵊泗县 Shengsi county",
-                subject_id=None,
-                geometry=ref.county,
-                buffer_m=0.0,
-            )
-        )
-        for z in ref.islands:
-            session.merge(
-                Geofence(
-                    id=z.id,
-                    kind=GeofenceKind.ISLAND,
-                    name=z.name,
-                    subject_id=None,
-                    geometry=z.geometry,
-                    buffer_m=0.0,
-                )
-            )
-        for z in ref.exits:
-            session.merge(
-                Geofence(
-                    id=z.id,
-                    kind=GeofenceKind.EXIT,
-                    name=z.name,
-                    subject_id=None,
-                    geometry=z.geometry,
-                    buffer_m=z.buffer_m,
-                )
-            )
+        county = ZoneData(COUNTY_FENCE_ID, "嵊泗县 Shengsi county", ref.county)
+        for kind, zones in (
+            (GeofenceKind.COUNTY, [county]),
+            (GeofenceKind.ISLAND, ref.islands),
+            (GeofenceKind.EXIT, ref.exits),
+        ):
+            for z in zones:
+                session.merge(_fence(kind, z))
         session.flush()
         for p in ref.subjects:
             session.merge(
@@ -93,18 +69,21 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
             )
         session.flush()
         people = {p.id for p in ref.subjects}
-        for z in (z for z in ref.forbidden if z.subject_id in people):
-            hours = z.hours or (None, None)
-            session.merge(
-                Geofence(
-                    id=z.id,
-                    kind=GeofenceKind.FORBIDDEN,
-                    name=z.name,
-                    subject_id=z.subject_id,
-                    geometry=z.geometry,
-                    buffer_m=z.buffer_m,
-                    active_from_hour=hours[0],
-                    active_to_hour=hours[1],
-                )
-            )
+        for z in ref.forbidden:
+            if z.subject_id in people:
+                session.merge(_fence(GeofenceKind.FORBIDDEN, z))
     return len(ref.subjects)
+
+
+def _fence(kind: GeofenceKind, z: ZoneData) -> Geofence:
+    start, end = z.hours or (None, None)
+    return Geofence(
+        id=z.id,
+        kind=kind,
+        name=z.name,
+        subject_id=z.subject_id,
+        geometry=z.geometry,
+        buffer_m=z.buffer_m,
+        active_from_hour=start,
+        active_to_hour=end,
+    )
