@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument("--fixes", type=int, default=200_000)
     parser.add_argument("--subjects", type=int, default=10_000)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument(
+        "--producer-batch",
+        type=int,
+        default=1,
+        help="CCWATCH_PRODUCER_MAX_BATCH_SIZE of the worker",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ccwatch-bench-tp-"))
     url = f"sqlite:///{work / 'tp.db'}"

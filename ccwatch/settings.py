@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="Points rule set: a shipped name (shengsi-2012.toml) or a file path; "
         "empty: shengsi-2020.toml.",
     )
+    producer_max_batch_size: int = Field(
+        1,
+        ge=1,
+        description="Records per producer batch; 1 keeps table recovery right on "
+        "tansu; raise it on Kafka for throughput.",
+    )
     tick_interval_s: float = Field(
         30.0, ge=0, description="How often time-driven detection runs (0: never)."
     )

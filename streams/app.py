@@ -79,6 +79,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
         consumer_auto_offset_reset="earliest",
         producer_linger=0.05,
+        # One record per producer batch: brokers whose ListOffsets answers the base offset
+        # of the last batch (tansu) otherwise stop table recovery early (broker-notes.md).
+        producer_max_batch_size=settings.producer_max_batch_size,
         web_enabled=False,
         web_host=settings.web_host,
     )

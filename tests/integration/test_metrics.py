@@ -34,14 +34,14 @@ def test_a_running_worker_serves_its_metrics(system: System) -> None:
     system.send(
         t.locations, b"SS-0003", fix(1, "SS-0003", now - timedelta(minutes=5), (30.40, 122.30))
     )
+    wanted = (
+        "ccwatch_alerts_raised_total",
+        "ccwatch_consumer_lag_records",
+        "ccwatch_open_alerts",
+        "ccwatch_points_entries_total",
+    )
     got = system.wait_for(
-        "the metrics",
-        lambda: (
-            (m := scrape()).get("ccwatch_alerts_raised_total")
-            and m.get("ccwatch_consumer_lag_records")
-            and m
-        ),
-        60,
+        "the metrics", lambda: all(n in (m := scrape()) for n in wanted) and m, 60
     )
     assert {"topic": "checkins", "outcome": "ok", "reason": ""} in got[
         "ccwatch_events_consumed_total"
