@@ -52,6 +52,7 @@ from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
+MAX_BUFFERED_FIXES = 100_000  # positions for the map are a copy; the topic keeps them all
 R = TypeVar("R", AlertEvent, PointsEntry, Recommendation, LocationFix)
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 
@@ -190,6 +191,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             seconds.observe(time.perf_counter() - started)
             if isinstance(valid, LocationFix):
                 fixes.append(valid)  # for the map; written in batches by a timer
+                if len(fixes) > MAX_BUFFERED_FIXES:  # the database is down: keep the newest
+                    del fixes[: len(fixes) - MAX_BUFFERED_FIXES]
                 if cells_wanted(valid):
                     await cells.send(key=cell_key(valid), value=event.value)
 
