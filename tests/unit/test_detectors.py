@@ -10,7 +10,7 @@ import pytest
 
 from alerts import gathering
 from alerts.clock import ManualClock
-from models.events import AlertAction, AlertEvent, DeviceEvent, LocationFix, Tick
+from models.events import AlertAction, AlertEvent, DeviceEvent, Tick
 from models.registry import Registry, SecurityPeriod
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
@@ -370,5 +370,19 @@ def test_only_decisions_and_checkpoints_are_stored() -> None:
     assert s.fix(30 * M, FAR_OUT).durable(before)  # a decision
 
 
-def test_fixes_are_location_fixes() -> None:
-    assert isinstance(fix(1, M, INSIDE), LocationFix)
+def test_forbidden_zones_grow_by_the_policy_buffer_wider_in_a_security_period() -> None:
+    near = (NETCAFE[0] + 110 / 111_320, NETCAFE[1])  # zone 60 m + own buffer 20 m + policy 50 m
+    further = (NETCAFE[0] + 160 / 111_320, NETCAFE[1])  # only with the security period's 100 m
+    night = 10 * H + M  # 22:01
+    for where, periods, alerted in (
+        (near, (), True),
+        (further, (), False),
+        (further, (NIGHT_PERIOD,), True),
+    ):
+        s = Scenario(registry(periods=periods), who="SS-0010")
+        s.fix(night, where)
+        s.fix(night + 4 * M, where)
+        assert bool(s.steps("forbidden_zone")) is alerted, (where, periods)
+
+
+NIGHT_PERIOD = SecurityPeriod("p-night", "安保", T0, T0 + 24 * H)
