@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from models.events import AlertEvent
-from models.registry import SecurityPeriod, SubjectRef
-from scoring.localtime import Period, Span, period_containing
+from models.localtime import Period, Span, period_containing
+from models.values import SecurityPeriod, SubjectRef
 
 RULE = "missed_checkin/1"
 

@@ -17,8 +17,8 @@ from alerts.geofence import Area
 from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from models.events import AlertEvent, LocationFix
-from models.registry import SecurityPeriod, SubjectRef
-from scoring.localtime import local
+from models.localtime import local
+from models.values import SecurityPeriod, SubjectRef
 
 RULE = "forbidden_zone/1"
 PRECISE_ENOUGH_M = 200.0

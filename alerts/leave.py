@@ -10,7 +10,7 @@ from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from alerts.track import Track
 from models.events import AlertEvent
-from models.registry import LeaveWindow, SecurityPeriod, SubjectRef
+from models.values import LeaveWindow, SecurityPeriod, SubjectRef
 
 RULE = "leave_overstay/1"
 

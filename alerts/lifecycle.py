@@ -15,7 +15,7 @@ import msgspec
 from alerts.policy import Severity, Thresholds
 from models.events import AlertAction, AlertEvent, AlertOutcome, AlertTransition, AlertType
 from models.ids import derive_id
-from models.registry import SecurityPeriod, SubjectRef
+from models.values import SecurityPeriod, SubjectRef
 
 COMMAND_CENTER = "command-center"
 ZH = {

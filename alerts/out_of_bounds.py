@@ -21,7 +21,7 @@ from alerts.geofence import Area
 from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from models.events import AlertEvent, LocationFix
-from models.registry import LeaveWindow, SecurityPeriod, SubjectRef
+from models.values import LeaveWindow, SecurityPeriod, SubjectRef
 
 RULE: Final = "out_of_bounds/2"
 KIND: Final = "out_of_bounds"

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from models.registry import SecurityPeriod
+from models.values import SecurityPeriod
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Metres = Annotated[float, msgspec.Meta(ge=0)]

@@ -13,7 +13,7 @@ from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from alerts.track import Track
 from models.events import AlertEvent, AlertType
-from models.registry import SecurityPeriod, SubjectRef
+from models.values import SecurityPeriod, SubjectRef
 
 RULES = {"signal_lost": "signal_lost/1", "phone_off": "phone_off/1"}
 

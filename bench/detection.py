@@ -39,7 +39,8 @@ from ccwatch.seed import seed
 from ccwatch.settings import Settings
 from models.db import make_engine, migrate
 from models.events import AlertEvent, LocationFix, Tick, decode, encode
-from models.registry import SubjectRef, load_registry
+from models.registry import load_registry
+from models.values import SubjectRef
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
 from streams.topics import ensure_topics

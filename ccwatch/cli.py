@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.settings import Settings
-from scoring.localtime import LOCAL_TZ
+from models.localtime import LOCAL_TZ
 from terminals.simulator import SimEvent
 
 app = typer.Typer(
@@ -60,7 +60,7 @@ def _require_broker(settings: Settings) -> None:
 
 
 def _yesterday() -> date:
-    from scoring.localtime import LOCAL_TZ
+    from models.localtime import LOCAL_TZ
 
     return datetime.now(LOCAL_TZ).date() - timedelta(days=1)
 
@@ -433,7 +433,7 @@ def _announce(event: SimEvent) -> None:
 
 
 def local(when: datetime) -> datetime:
-    from scoring.localtime import local as to_local
+    from models.localtime import local as to_local
 
     return to_local(when)
 

@@ -9,7 +9,7 @@ from kafka import KafkaConsumer
 from rich.console import Console
 
 from models.events import AlertEvent, Rejection, decode
-from scoring.localtime import local
+from models.localtime import local
 from streams.topics import TopicNames
 
 

@@ -1,11 +1,8 @@
-"""The reference data a worker decides with, as plain immutable values, and its loader."""
+"""Loads the reference data a worker decides with (:mod:`models.values`) from the database."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -20,75 +17,14 @@ from models.reference import (
     Subject,
     Terminal,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectRef:
-    id: str
-    office_id: str
-    zone: str
-    level: str
-    starts_on: date
-    ends_on: date
-    signal_grace_s: float = 0.0
-    case_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TerminalRef:
-    id: str
-    office_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveWindow:
-    """An approved leave: the subject may be outside the county during [starts_at, ends_at)."""
-
-    id: str
-    starts_at: datetime
-    ends_at: datetime
-    destination: str
-
-    def covers(self, when: datetime) -> bool:
-        return self.starts_at <= when < self.ends_at
-
-
-@dataclass(frozen=True, slots=True)
-class SecurityPeriod:
-    """A major event (重大活动) during which rules tighten, for the county or some offices."""
-
-    id: str
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    offices: tuple[str, ...] = ()  # empty: every office
-
-    def covers(self, when: datetime, office_id: str) -> bool:
-        return self.starts_at <= when < self.ends_at and (
-            not self.offices or office_id in self.offices
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneRef:
-    """A polygon from the database: an exit, or one subject's forbidden zone."""
-
-    id: str
-    name: str
-    geometry: dict[str, Any]
-    buffer_m: float = 0.0
-    hours: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
-class Registry:
-    subjects: dict[str, SubjectRef] = field(default_factory=dict)
-    terminals: dict[str, TerminalRef] = field(default_factory=dict)
-    leaves: dict[str, tuple[LeaveWindow, ...]] = field(default_factory=dict)
-    county: dict[str, Any] | None = None  # GeoJSON Polygon
-    exits: tuple[ZoneRef, ...] = ()
-    forbidden: dict[str, tuple[ZoneRef, ...]] = field(default_factory=dict)
-    periods: tuple[SecurityPeriod, ...] = ()
+from models.values import (
+    LeaveWindow,
+    Registry,
+    SecurityPeriod,
+    SubjectRef,
+    TerminalRef,
+    ZoneRef,
+)
 
 
 def load_registry(engine: Engine) -> Registry:

@@ -25,8 +25,7 @@ from models.events import (
     Recommendation,
 )
 from models.ids import derive_id
-from models.registry import SubjectRef, TerminalRef
-from scoring.localtime import (
+from models.localtime import (
     Span,
     add_months,
     local,
@@ -35,6 +34,7 @@ from scoring.localtime import (
     months_between,
     periods_ending_in,
 )
+from models.values import SubjectRef, TerminalRef
 from scoring.rules import (
     ActivityTrigger,
     AlertTrigger,

@@ -21,9 +21,9 @@ from typing import Any, NamedTuple, TextIO
 import msgspec
 from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, and_, func, select, true
 
+from models.localtime import LOCAL_TZ, add_months, month_span
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Level, Office, Subject
-from scoring.localtime import LOCAL_TZ, add_months, month_span
 
 Progress = Callable[[int], None]  # called with how many more subjects are done
 TREND_MONTHS = 6

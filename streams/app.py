@@ -42,8 +42,8 @@ from models.events import (
     decode_control,
     encode,
 )
+from models.localtime import local
 from models.registry import load_registry
-from scoring.localtime import local
 from scoring.rules import load_ruleset
 from streams import metrics
 from streams.control import close_record, due_close, partition_of

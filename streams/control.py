@@ -9,7 +9,7 @@ from kafka.partitioner.default import murmur2
 
 from models.events import MonthClose, encode
 from models.ids import derive_id
-from scoring.localtime import add_months, local_month, month_span
+from models.localtime import add_months, local_month, month_span
 from streams.topics import TopicNames
 
 

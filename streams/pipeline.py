@@ -35,7 +35,7 @@ from models.events import (
     Tick,
     decode,
 )
-from models.registry import Registry, SecurityPeriod, SubjectRef
+from models.values import Registry, SecurityPeriod, SubjectRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
 

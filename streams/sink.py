@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from models.events import AlertEvent, AlertType, LocationFix, PointsEntry, Recommendation
 from models.ids import derive_id
+from models.localtime import LOCAL_TZ
 from models.records import (
     Alert,
     AlertTransitionRow,
@@ -26,8 +27,7 @@ from models.records import (
     ZeroReport,
 )
 from models.reference import Level, Office, Subject
-from models.registry import SecurityPeriod
-from scoring.localtime import LOCAL_TZ
+from models.values import SecurityPeriod
 
 log = logging.getLogger(__name__)
 ALERT_TYPES: tuple[str, ...] = get_args(AlertType)

@@ -19,7 +19,7 @@ from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
 from models.events import Activity, CheckIn, LocationFix, Tick, encode
 from models.ids import derive_id
-from scoring.localtime import LOCAL_TZ
+from models.localtime import LOCAL_TZ
 
 Kind = Literal["checkin", "location", "activity", "tick"]
 FIX_EVERY = timedelta(minutes=15)

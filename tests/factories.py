@@ -20,7 +20,8 @@ from models.events import (
     MonthClose,
     encode,
 )
-from models.registry import LeaveWindow, Registry, SecurityPeriod, load_registry
+from models.registry import load_registry
+from models.values import LeaveWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
 INSIDE = (30.712, 122.451)  # Caiyuan

@@ -11,7 +11,7 @@ import pytest
 from alerts import gathering
 from alerts.clock import ManualClock
 from models.events import AlertAction, AlertEvent, DeviceEvent, Tick
-from models.registry import Registry, SecurityPeriod
+from models.values import Registry, SecurityPeriod
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, leave, registry

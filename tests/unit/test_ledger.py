@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from models.events import PointsEntry, Recommendation
-from models.registry import SubjectRef, TerminalRef
+from models.values import SubjectRef, TerminalRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import load_ruleset
 from tests.factories import T0, activity, checkin, close, decide, verified
