@@ -19,6 +19,7 @@ COPY pyproject.toml README.md ./
 COPY ccwatch ccwatch
 COPY models models
 COPY scoring scoring
+COPY reports reports
 COPY alerts alerts
 COPY streams streams
 COPY terminals terminals

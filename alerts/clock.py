@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -34,25 +35,46 @@ class ManualClock:
 
 
 class Watermark:
-    """How far event time has got in the records a worker has processed.
+    """How far event time has got in one partition's inputs: the one rule by which time-
+    driven detection advances, in the worker and in replay.
 
-    Ticks come from the wall clock, but a worker catching up on a backlog has not yet seen
-    what happened up to now; judging silence by the wall clock would then flood the command
-    center. Time-driven detection runs at the watermark instead, and at the tick's own time
-    once the streams have been idle for ``idle_s`` (nothing is pending: caught up).
+    Ticks carry the wall clock; a worker catching up on a backlog has not yet seen what
+    happened up to then, and judging silence by the wall clock would flood the command
+    center. So event time advances to the lowest point reached by the inputs that still
+    have records waiting on the broker; an input that is caught up (or quiet) holds nothing
+    back, and when every input is caught up, event time is the tick's. It never goes back.
     """
 
-    def __init__(self, idle_s: float = 10.0) -> None:
-        self.idle_s = idle_s
-        self.event_time: datetime | None = None
-        self.arrived: float | None = None  # monotonic seconds of the last record
+    def __init__(self) -> None:
+        self.seen: dict[str, datetime] = {}  # input -> latest event time processed
+        self.value: datetime | None = None
 
-    def saw(self, event_time: datetime, wall: float) -> None:
-        if self.event_time is None or event_time > self.event_time:
-            self.event_time = event_time
-        self.arrived = wall
+    def saw(self, source: str, event_time: datetime) -> None:
+        if source not in self.seen or event_time > self.seen[source]:
+            self.seen[source] = event_time
 
-    def horizon(self, tick_at: datetime, wall: float) -> datetime:
-        if self.event_time is None or self.arrived is None or wall - self.arrived >= self.idle_s:
-            return tick_at
-        return min(tick_at, self.event_time)
+    def advance(self, tick_at: datetime, lagging: Iterable[str] = ()) -> datetime | None:
+        """Event time as of a tick at ``tick_at``, given the inputs still ``lagging``
+        (None while a lagging input has not been read at all: nothing is known of it)."""
+        behind = [self.seen.get(s) for s in lagging]
+        if None not in behind:
+            at = min([tick_at, *(t for t in behind if t is not None)])
+            self.value = at if self.value is None else max(self.value, at)
+        return self.value
+
+
+class Marks:
+    """The watermark of a repartitioned stream: the lowest of its source partitions'."""
+
+    def __init__(self, sources: int) -> None:
+        self.sources = sources
+        self.marks: dict[int, datetime] = {}
+
+    def saw(self, source: int, at: datetime) -> None:
+        if source not in self.marks or at > self.marks[source]:
+            self.marks[source] = at
+
+    def value(self) -> datetime | None:
+        if len(self.marks) < self.sources:
+            return None  # a source not heard from yet may still send anything
+        return min(self.marks.values())

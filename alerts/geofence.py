@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import shapely
 from geopy.distance import geodesic
 from shapely.geometry import shape
 from shapely.ops import nearest_points
+
+from models.localtime import local
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -36,3 +40,20 @@ class Area:
         """Geodesic distance from a point to the nearest point of the area's boundary."""
         edge, _ = nearest_points(self.polygon.boundary, shapely.Point(lon, lat))
         return float(geodesic((lat, lon), (edge.y, edge.x)).meters)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A forbidden zone of a prohibition order, some only at given local hours."""
+
+    id: str
+    name: str
+    area: Area
+    hours: tuple[int, int] | None = None  # local [from, to), may wrap midnight (curfews)
+
+    def active(self, when: datetime) -> bool:
+        if self.hours is None:
+            return True
+        start, end = self.hours
+        hour = local(when).hour
+        return start <= hour < end if start < end else (hour >= start or hour < end)

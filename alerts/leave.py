@@ -1,61 +1,97 @@
-"""Leave overstay (请假逾期未归): an approved leave ended and the subject is still away."""
+"""Leave overstay (请假逾期未归): an approved leave ended and the subject is still away.
+
+Decided at the leave's end plus ``overstay_grace_s`` (event time) from the last plausible
+fix; coming back into the county clears it. While it is open, the same trip raises no
+out-of-bounds alert (one incident per fact).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from alerts.geofence import Area
+import msgspec
+
 from alerts.lifecycle import AlertBook, clear, raise_alert
-from alerts.policy import Thresholds
-from alerts.track import Track
-from models.events import AlertEvent
-from models.values import LeaveWindow, SecurityPeriod, SubjectRef
-
-RULE = "leave_overstay/1"
+from alerts.protocol import Context, Input, Step, Time
+from models.events import AlertType, LocationFix
+from models.localtime import local
+from models.values import LeaveWindow, SecurityPeriod
 
 
-def on_tick(
-    book: AlertBook,
-    track: Track,
-    county: Area,
-    leaves: Sequence[LeaveWindow],
-    subject: SubjectRef,
-    limits: Thresholds,
-    period: SecurityPeriod | None,
-    at: datetime,
-    now: datetime,
-) -> tuple[AlertBook, list[AlertEvent]]:
-    grace = timedelta(seconds=limits.overstay_grace_s)
-    ended = [w for w in leaves if w.ends_at + grace <= at and w.ends_at > at - timedelta(days=30)]
-    if not ended or track.at is None or county.contains(track.lat, track.lon):
-        return book, []
-    leave = max(ended, key=lambda w: w.ends_at)
-    if track.at < leave.starts_at or any(w.covers(at) for w in leaves):
-        return book, []  # no fix since the leave began, or a new leave covers now
-    return raise_alert(
-        book,
-        subject,
-        "leave_overstay",
-        "high",
-        RULE,
-        [f"leave:{leave.id}"],
-        leave.ends_at,
-        now,
-        limits,
-        period,
-        (
-            f"请假({leave.destination})已于 {leave.ends_at:%m-%d %H:%M} 到期,仍在县外",
-            f"leave to {leave.destination} ended, still outside the county",
-        ),
-        (track.lat, track.lon, track.accuracy_m),
-        at,
+class Away(msgspec.Struct, frozen=True):
+    """No state of its own: the shared track and the approved leaves decide."""
+
+
+def in_force(
+    leaves: Sequence[LeaveWindow], periods: Sequence[SecurityPeriod], office_id: str
+) -> tuple[LeaveWindow, ...]:
+    """The leaves that count: new leave is suspended in a security period, except
+    emergencies, so a permit approved during a period covering the office does not."""
+    return tuple(
+        w
+        for w in leaves
+        if w.emergency
+        or w.approved_at is None
+        or not any(p.covers(w.approved_at, office_id) for p in periods)
     )
 
 
-def on_return(
-    book: AlertBook, subject: SubjectRef, event_id: str, at: datetime, now: datetime
-) -> tuple[AlertBook, list[AlertEvent]]:
-    return clear(
-        book, subject, "leave_overstay", event_id, at, now, ("已返回县域", "back in the county")
-    )
+class LeaveOverstay:
+    name = "leave_overstay"
+    kinds: tuple[AlertType, ...] = ("leave_overstay",)
+    State = Away
+
+    def due(self, ctx: Context, state: Away, book: AlertBook) -> datetime | None:
+        if book.get("leave_overstay") or ctx.track.at is None:
+            return None
+        grace = timedelta(seconds=ctx.limits.overstay_grace_s)
+        ends = [w.ends_at + grace for w in ctx.view.leaves if w.ends_at + grace > ctx.at]
+        return min(ends, default=None)
+
+    def step(self, ctx: Context, state: Away, book: AlertBook, item: Input) -> Step:
+        county, track = ctx.view.county, ctx.track
+        if county is None:
+            return state, book, []
+        if isinstance(item, LocationFix):
+            if ctx.plausible and county.contains(item.lat, item.lon):
+                book, events = clear(
+                    ctx,
+                    book,
+                    "leave_overstay",
+                    item.event_id,
+                    item.occurred_at,
+                    ("已返回县域", "back in the county"),
+                )
+                return state, book, events
+            return state, book, []
+        if not isinstance(item, Time) or track.at is None:
+            return state, book, []
+        at = item.at
+        grace = timedelta(seconds=ctx.limits.overstay_grace_s)
+        ended = [
+            w
+            for w in ctx.view.leaves
+            if w.ends_at + grace <= at and w.ends_at > at - timedelta(days=30)
+        ]
+        if not ended or county.contains(track.lat, track.lon):
+            return state, book, []
+        leave = max(ended, key=lambda w: w.ends_at)
+        if track.at < leave.starts_at or any(w.covers(at) for w in ctx.view.leaves):
+            return state, book, []  # no fix since the leave began, or a new leave covers now
+        book, events = raise_alert(
+            ctx,
+            book,
+            "leave_overstay",
+            [f"leave:{leave.id}"],
+            leave.ends_at,
+            (
+                f"请假({leave.destination})已于 {local(leave.ends_at):%m-%d %H:%M} 到期,仍在县外",
+                f"leave to {leave.destination} ended, still outside the county",
+            ),
+            (track.lat, track.lon, track.accuracy_m),
+        )
+        return state, book, events
+
+
+DETECTOR = LeaveOverstay()

@@ -8,27 +8,20 @@ evidence, so a redelivered event or action changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from alerts.policy import Severity, Thresholds
+from alerts.kinds import KINDS
+from alerts.policy import Severity
 from models.events import AlertAction, AlertEvent, AlertOutcome, AlertTransition, AlertType
 from models.ids import derive_id
-from models.values import SecurityPeriod, SubjectRef
+from models.values import SubjectRef
+
+if TYPE_CHECKING:
+    from alerts.protocol import Context
 
 COMMAND_CENTER = "command-center"
-ZH = {
-    "out_of_bounds": "越界",
-    "signal_lost": "信号丢失",
-    "phone_off": "关机",
-    "person_phone_separation": "人机分离",
-    "missed_checkin": "未按时报到",
-    "forbidden_zone": "进入禁止区域",
-    "gathering": "聚集",
-    "implausible_movement": "轨迹异常",
-    "leave_overstay": "请假逾期未归",
-}
 
 
 class OpenAlert(msgspec.Struct, frozen=True):
@@ -57,30 +50,29 @@ Where = tuple[float, float, float] | None  # lat, lon, accuracy of the evidence
 
 
 def raise_alert(
+    ctx: Context,
     book: AlertBook,
-    subject: SubjectRef,
     alert_type: AlertType,
-    severity: Severity,
-    rule: str,
     evidence: list[str],
     occurred_at: datetime,
-    now: datetime,
-    limits: Thresholds,
-    period: SecurityPeriod | None,
     reason: tuple[str, str],
     where: Where = None,
-    detected_at: datetime | None = None,
 ) -> tuple[AlertBook, list[AlertEvent]]:
-    """Open an alert unless one of the type is open; in a security period it goes straight
-    to the command center (escalated) with the shorter SLA. ``occurred_at`` is when the
-    condition began; the SLA runs from ``detected_at`` (event time, default the same)."""
+    """Open an alert unless one of the type is open. ``occurred_at`` is when the condition
+    began (event time, evidence); the SLA runs from ``ctx.now``, when it is raised. In a
+    security period it goes straight to the command center with the shorter SLA."""
     if alert_type in book.open:
         return book, []
-    alert_id = derive_id("alert", subject.id, alert_type, evidence[0])
-    due = (detected_at or occurred_at) + limits.sla(severity)
-    alert = OpenAlert(alert_id, alert_type, severity, rule, "open", occurred_at, due, evidence)
+    kind = KINDS[alert_type]
+    alert_id = derive_id("alert", ctx.subject.id, alert_type, evidence[0])
+    due = ctx.now + ctx.limits.sla(kind.severity)
+    alert = OpenAlert(
+        alert_id, alert_type, kind.severity, kind.rule, "open", occurred_at, due, evidence
+    )
+    subject, now = ctx.subject, ctx.now
     events = [_event(alert, subject, "opened", evidence, occurred_at, now, reason, where=where)]
-    if period is not None:
+    if ctx.period is not None:
+        name = ctx.period.name
         alert = msgspec.structs.replace(alert, escalated=True, assignee=COMMAND_CENTER)
         events.append(
             _event(
@@ -90,10 +82,7 @@ def raise_alert(
                 [evidence[0]],
                 occurred_at,
                 now,
-                (
-                    f"安保期({period.name}):直报指挥中心",
-                    f"security period {period.name}: to the command center",
-                ),
+                (f"安保期({name}):直报指挥中心", f"security period {name}: to the command center"),
                 assignee=COMMAND_CENTER,
             )
         )
@@ -101,16 +90,16 @@ def raise_alert(
 
 
 def clear(
+    ctx: Context,
     book: AlertBook,
-    subject: SubjectRef,
     alert_type: AlertType,
     evidence: str,
     occurred_at: datetime,
-    now: datetime,
     reason: tuple[str, str],
     where: Where = None,
 ) -> tuple[AlertBook, list[AlertEvent]]:
     """The condition cleared: auto-resolve if nobody has acted yet (recorded as such)."""
+    subject, now = ctx.subject, ctx.now
     alert = book.open.get(alert_type)
     if alert is None or alert.state != "open":
         return book, []
@@ -132,7 +121,8 @@ def clear(
 def overdue(
     book: AlertBook, subject: SubjectRef, now: datetime
 ) -> tuple[AlertBook, list[AlertEvent]]:
-    """Alerts not acknowledged within their SLA escalate to the command center, once."""
+    """Alerts not acknowledged within their SLA escalate to the command center, once.
+    ``now`` is processing time, as the SLA deadline is."""
     events, alerts = [], dict(book.open)
     for kind, alert in book.open.items():
         if alert.state == "open" and not alert.escalated and now >= alert.sla_due:
@@ -142,8 +132,8 @@ def overdue(
                     alert,
                     subject,
                     "escalated",
-                    [f"sla:{alert.sla_due.isoformat()}"],
-                    alert.sla_due,
+                    ["sla"],
+                    alert.opened_at,
                     now,
                     (
                         "超时未签收,升级至指挥中心",
@@ -240,8 +230,8 @@ def _event(
         evidence=evidence,
         occurred_at=occurred_at,
         recorded_at=now,
-        reason_zh=f"{ZH[alert.alert_type]}:{reason[0]}",
-        reason_en=f"{alert.alert_type.replace('_', ' ')}: {reason[1]}",
+        reason_zh=f"{KINDS[alert.alert_type].zh}:{reason[0]}",
+        reason_en=f"{KINDS[alert.alert_type].en}: {reason[1]}",
         lat=lat,
         lon=lon,
         accuracy_m=accuracy,

@@ -21,7 +21,9 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dwell_s: Seconds
     hysteresis_m: Metres
     far_outside_m: Metres
+    far_accuracy_factor: Annotated[float, msgspec.Meta(ge=0)]
     max_speed_kmh: Annotated[float, msgspec.Meta(gt=0)]
+    suspects_to_alert: Annotated[int, msgspec.Meta(ge=1)]
     silence_s: Seconds
     phone_off_s: Seconds
     checkin_grace_s: Seconds
@@ -30,6 +32,8 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     forbidden_dwell_s: Seconds
     gathering_distance_m: Metres
     gathering_dwell_s: Seconds
+    separation_m: Metres
+    separation_window_s: Seconds
     sla_s: dict[Severity, Seconds]
 
     def sla(self, severity: Severity) -> timedelta:

@@ -1,89 +1,87 @@
-"""Signal lost (信号丢失) and phone off (关机), decided on ticks, when nothing arrives.
+"""Signal lost (信号丢失) and phone off (关机): nothing heard from the device for too long.
 
 A phone switched off is tolerated for ``phone_off_s`` (3 h); silence without a power-off
-for ``silence_s`` plus the subject's own grace (fishermen lose signal at sea). Any sign of
-life from the device clears both.
+for ``silence_s`` plus the subject's own grace (fishermen lose signal at sea). Both are
+decided at their deadline in event time; any sign of life from the device clears both.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
+
 from alerts.lifecycle import AlertBook, clear, raise_alert
-from alerts.policy import Thresholds
-from alerts.track import Track
-from models.events import AlertEvent, AlertType
-from models.values import SecurityPeriod, SubjectRef
-
-RULES = {"signal_lost": "signal_lost/1", "phone_off": "phone_off/1"}
+from alerts.protocol import Context, Input, Step, Time
+from models.events import AlertEvent, AlertType, DeviceEvent, LocationFix
 
 
-def on_tick(
-    track: Track,
-    book: AlertBook,
-    subject: SubjectRef,
-    limits: Thresholds,
-    period: SecurityPeriod | None,
-    at: datetime,
-    now: datetime,
-) -> tuple[AlertBook, list[AlertEvent]]:
-    if track.seen_at is None:
-        return book, []  # never heard from: nothing to compare with
+class Quiet(msgspec.Struct, frozen=True):
+    """No state of its own: the shared track says when the device was last heard from."""
+
+
+def _deadline(ctx: Context) -> tuple[AlertType, datetime] | None:
+    track, limits = ctx.track, ctx.limits
     if track.power_off_at is not None:
-        off = at - track.power_off_at
-        if off < timedelta(seconds=limits.phone_off_s):
-            return book, []
-        hours = off / timedelta(hours=1)
-        return raise_alert(
-            book,
-            subject,
-            "phone_off",
-            "medium",
-            RULES["phone_off"],
-            [f"power_off:{track.power_off_at.isoformat()}"],
-            track.power_off_at,
-            now,
-            limits,
-            period,
-            (f"手机关机已 {hours:.1f} 小时", f"phone off for {hours:.1f} h"),
-            detected_at=at,
-        )
-    quiet = at - track.seen_at
-    allowed = timedelta(seconds=limits.silence_s + subject.signal_grace_s)
-    if quiet < allowed:
-        return book, []
-    hours = quiet / timedelta(hours=1)
-    return raise_alert(
-        book,
-        subject,
-        "signal_lost",
-        "high",
-        RULES["signal_lost"],
-        [f"silent_since:{track.seen_at.isoformat()}"],
-        track.seen_at,
-        now,
-        limits,
-        period,
-        (f"{hours:.1f} 小时无定位", f"no fix for {hours:.1f} h"),
-        detected_at=at,
-    )
+        return "phone_off", track.power_off_at + timedelta(seconds=limits.phone_off_s)
+    if track.seen_at is None:
+        return None  # never heard from: nothing to compare with
+    allowed = timedelta(seconds=limits.silence_s + ctx.subject.signal_grace_s)
+    return "signal_lost", track.seen_at + allowed
 
 
-def on_signal(
-    book: AlertBook, subject: SubjectRef, event_id: str, at: datetime, now: datetime
-) -> tuple[AlertBook, list[AlertEvent]]:
-    """The device was heard from: silence and power-off alerts clear."""
-    events: list[AlertEvent] = []
+class Silence:
+    name = "silence"
     kinds: tuple[AlertType, ...] = ("signal_lost", "phone_off")
-    for kind in kinds:
-        book, cleared = clear(
+    State = Quiet
+
+    def due(self, ctx: Context, state: Quiet, book: AlertBook) -> datetime | None:
+        found = _deadline(ctx)
+        return None if found is None or book.get(found[0]) else found[1]
+
+    def step(self, ctx: Context, state: Quiet, book: AlertBook, item: Input) -> Step:
+        if isinstance(item, LocationFix) or (
+            isinstance(item, DeviceEvent) and item.event != "power_off"
+        ):
+            events: list[AlertEvent] = []
+            for kind in self.kinds:
+                book, cleared = clear(
+                    ctx,
+                    book,
+                    kind,
+                    item.event_id,
+                    item.occurred_at,
+                    ("设备恢复信号", "the device is heard from again"),
+                )
+                events += cleared
+            return state, book, events
+        found = _deadline(ctx)
+        if not isinstance(item, Time) or found is None or item.at < found[1]:
+            return state, book, []
+        kind, track = found[0], ctx.track
+        if kind == "phone_off":
+            assert track.power_off_at is not None
+            hours = (item.at - track.power_off_at) / timedelta(hours=1)
+            book, events = raise_alert(
+                ctx,
+                book,
+                kind,
+                [f"power_off:{track.power_off_at.isoformat()}"],
+                track.power_off_at,
+                (f"手机关机已 {hours:.1f} 小时", f"phone off for {hours:.1f} h"),
+            )
+            return state, book, events
+        assert track.seen_at is not None
+        hours = (item.at - track.seen_at) / timedelta(hours=1)
+        book, events = raise_alert(
+            ctx,
             book,
-            subject,
             kind,
-            event_id,
-            at,
-            now,
-            ("设备恢复信号", "the device is heard from again"),
+            [f"silent_since:{track.seen_at.isoformat()}"],
+            track.seen_at,
+            (f"{hours:.1f} 小时无定位", f"no fix for {hours:.1f} h"),
         )
-        events += cleared
-    return book, events
+        return state, book, events
+
+
+DETECTOR = Silence()

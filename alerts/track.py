@@ -1,7 +1,9 @@
-"""A subject's recent movement: the last plausible fix, for speed checks and silence.
+"""A subject's recent movement, shared by the detectors, and implausible movement (轨迹异常).
 
-High-churn (it changes with every fix), so workers keep it in memory and checkpoint it
-rarely; after a restart the first fix simply starts a new track.
+The track is high-churn (it changes with every fix), so workers keep it in memory and
+checkpoint it rarely; after a restart the first fix simply starts a new track. A fix that
+would need a speed above ``max_speed_kmh`` is suspect (GPS drift or spoofing) and counts
+for no other detector; ``suspects_to_alert`` of them in a row raise a low alert.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime, timedelta
 import msgspec
 from geopy.distance import great_circle
 
-from models.events import LocationFix
+from models.events import DeviceEvent, LocationFix
 
 
 class Track(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -22,6 +24,7 @@ class Track(msgspec.Struct, frozen=True, omit_defaults=True):
     suspects: int = 0  # implausible fixes in a row
     seen_at: datetime | None = None  # latest event time of anything from the device
     power_off_at: datetime | None = None  # the device said it was switching off
+    event_id: str | None = None  # the last plausible fix
 
 
 def speed_kmh(track: Track, fix: LocationFix) -> float | None:
@@ -44,4 +47,14 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
         return msgspec.structs.replace(track, suspects=track.suspects + 1, seen_at=seen), False
     if track.at is not None and fix.occurred_at < track.at:  # late fix: keep the newer one
         return msgspec.structs.replace(track, seen_at=seen, power_off_at=None), True
-    return Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, None), True
+    return (
+        Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, None, fix.event_id),
+        True,
+    )
+
+
+def heard(track: Track, event: DeviceEvent) -> Track:
+    """A device event: the device is alive; a power-off starts the phone-off clock."""
+    seen = max(track.seen_at or event.occurred_at, event.occurred_at)
+    off = event.occurred_at if event.event == "power_off" else None
+    return msgspec.structs.replace(track, power_off_at=off, seen_at=seen)

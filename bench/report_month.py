@@ -110,7 +110,7 @@ def main() -> None:
         f"in {time.perf_counter() - t0:.1f} s ({url})"
     )
 
-    from ccwatch.reports import write_report
+    from reports.files import write_report
 
     t0 = time.perf_counter()
     paths = write_report(url, MONTH, None, None, ["csv"], work, None)

@@ -219,7 +219,7 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("var/reports"),
 ) -> None:
     """Write the monthly points report (CSV for machines, HTML and PDF to print and post)."""
-    from ccwatch.reports import write_report
+    from reports.files import write_report
 
     for path in write_report(
         Settings().database_url,

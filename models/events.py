@@ -222,8 +222,8 @@ Control = MonthClose | Tick
 
 
 class Sighting(msgspec.Struct, frozen=True, kw_only=True):
-    """Internal: subjects seen together in one spatial cell, sent back to a subject's
-    partition (the gathering detector's repartition)."""
+    """Internal: the group detector's decision about a pair of co-offenders (together for
+    the dwell time, or apart again), sent back to each subject's partition."""
 
     event_id: str
     subject_id: str
@@ -232,6 +232,26 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: datetime
     lat: float
     lon: float
+    together: bool = True  # False: the run ended (they were seen apart, or not together)
+
+
+class GroupFix(msgspec.Struct, frozen=True, kw_only=True, tag="fix", tag_field="type"):
+    """Internal: a co-offender's fix, repartitioned by group (case) from its source
+    partition, after that partition processed it."""
+
+    source: int
+    fix: LocationFix
+
+
+class Mark(msgspec.Struct, frozen=True, kw_only=True, tag="mark", tag_field="type"):
+    """Internal: a source partition's event time has reached ``at``; no fix it forwards
+    later is older (sent to every group partition on each tick)."""
+
+    source: int
+    at: datetime
+
+
+GroupRecord = GroupFix | Mark
 
 
 INPUT_TYPES: dict[str, type[Any]] = {
@@ -252,7 +272,7 @@ OUTPUT_TYPES: dict[str, type[Any]] = {
 
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {
     t: msgspec.json.Decoder(t)
-    for t in (*INPUT_TYPES.values(), *OUTPUT_TYPES.values(), Control, Sighting)
+    for t in (*INPUT_TYPES.values(), *OUTPUT_TYPES.values(), Control, Sighting, GroupRecord)
 }
 _encoder = msgspec.json.Encoder()
 
@@ -279,6 +299,10 @@ def decode(payload: bytes, kind: type[T]) -> T | Rejection:
 
 def decode_control(payload: bytes) -> MonthClose | Tick | Rejection:
     return decode(payload, Control)  # type: ignore[arg-type]
+
+
+def decode_group(payload: bytes) -> GroupFix | Mark | Rejection:
+    return decode(payload, GroupRecord)  # type: ignore[arg-type]
 
 
 def _classify(message: str) -> str:

@@ -45,7 +45,8 @@ def load_registry(engine: Engine) -> Registry:
             for s in session.scalars(select(Subject))
         }
         terminals = {
-            t.id: TerminalRef(t.id, t.office_id) for t in session.scalars(select(Terminal))
+            t.id: TerminalRef(t.id, t.office_id, t.lat, t.lon)
+            for t in session.scalars(select(Terminal))
         }
         leaves: dict[str, list[LeaveWindow]] = defaultdict(list)
         periods = tuple(
@@ -56,9 +57,9 @@ def load_registry(engine: Engine) -> Registry:
         )
         approved = select(LeavePermit).where(LeavePermit.status == LeaveStatus.APPROVED)
         for p in session.scalars(approved):
-            if _suspended(p, periods, subjects):
-                continue
-            leaves[p.subject_id].append(LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination))
+            leaves[p.subject_id].append(
+                LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination, p.approved_at, p.emergency)
+            )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
@@ -81,14 +82,3 @@ def _zone(f: Geofence) -> ZoneRef:
     if f.active_from_hour is not None and f.active_to_hour is not None:
         hours = (f.active_from_hour, f.active_to_hour)
     return ZoneRef(f.id, f.name, f.geometry, f.buffer_m, hours)
-
-
-def _suspended(
-    permit: LeavePermit, periods: tuple[SecurityPeriod, ...], subjects: dict[str, SubjectRef]
-) -> bool:
-    """New leave is suspended in a security period, except emergencies: a permit approved
-    during a period that covers the subject's office does not count."""
-    subject = subjects.get(permit.subject_id)
-    if permit.emergency or subject is None or permit.approved_at is None:
-        return False
-    return any(p.covers(permit.approved_at, subject.office_id) for p in periods)

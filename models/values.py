@@ -27,6 +27,8 @@ class SubjectRef:
 class TerminalRef:
     id: str
     office_id: str
+    lat: float | None = None  # where the kiosk stands
+    lon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class LeaveWindow:
     starts_at: datetime
     ends_at: datetime
     destination: str
+    approved_at: datetime | None = None
+    emergency: bool = False
 
     def covers(self, when: datetime) -> bool:
         return self.starts_at <= when < self.ends_at

@@ -13,6 +13,20 @@ EVENTS = Counter(
     ["topic", "outcome", "reason"],
     registry=REGISTRY,
 )
+LATE = Counter(
+    "ccwatch_late_records_total",
+    "Valid input records older than the event time their subject was already judged up to "
+    "(beyond the lateness the watermark allows): applied as they come, so their effect may "
+    "differ from in-order delivery.",
+    ["topic"],
+    registry=REGISTRY,
+)
+LATE_GROUP_FIXES = Counter(
+    "ccwatch_late_group_fixes_total",
+    "Co-offenders' fixes that reached their group after its event time had passed them: "
+    "not judged for gathering.",
+    registry=REGISTRY,
+)
 PROCESSING = Histogram(
     "ccwatch_event_processing_seconds",
     "Time to validate and decide one input record.",

@@ -7,18 +7,20 @@ records to the detectors and the ledger and gathers what they decide.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 import msgspec
 
-from alerts import checkins, forbidden, gathering, leave, lifecycle, out_of_bounds, silence
+from alerts import engine, gathering, lifecycle
+from alerts import leave as leave_rules
 from alerts.clock import Clock
-from alerts.geofence import Area
-from alerts.lifecycle import AlertBook
+from alerts.engine import Detection, Env
+from alerts.geofence import Area, Zone
 from alerts.policy import Policy, Thresholds, in_force
-from alerts.track import Track, follow
+from alerts.protocol import Input, View
 from models.events import (
     Activity,
     AlertAction,
@@ -40,20 +42,13 @@ from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
 
 CHECKPOINT = timedelta(minutes=15)  # how stale a stored last-seen time may be
-SUSPECTS_TO_ALERT = 3  # implausible fixes in a row before an implausible-movement alert
 
 
 class SubjectState(msgspec.Struct, frozen=True, omit_defaults=True):
     """Everything a worker remembers about one subject (a Faust table value)."""
 
-    book: AlertBook = AlertBook()
-    boundary: out_of_bounds.BoundaryState = out_of_bounds.BoundaryState()
-    zone: forbidden.ZoneState = forbidden.ZoneState()
+    detection: Detection = Detection()
     ledger: LedgerState = LedgerState()
-    track: Track = Track()  # high-churn: stored only at checkpoints (see Outcome.durable)
-    watching_since: datetime | None = None  # first record: nothing is judged before it
-    missed_period: str | None = None  # the last check-in period alerted as missed
-    sighted_at: datetime | None = None  # the last time seen with a co-offender
 
 
 E = TypeVar("E", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
@@ -67,7 +62,10 @@ def dump_state(state: SubjectState) -> bytes:
 
 
 def load_state(raw: bytes | None) -> SubjectState:
-    return EMPTY_STATE if raw is None else _state_decoder.decode(raw)
+    if raw is None:
+        return EMPTY_STATE
+    state = _state_decoder.decode(raw)
+    return msgspec.structs.replace(state, detection=engine.typed(state.detection))
 
 
 @dataclass
@@ -81,16 +79,19 @@ class Outcome:
     def durable(self, before: SubjectState) -> bool:
         """Whether the state must be stored: a decision changed, or the last-seen time
         crossed a checkpoint (so silence is still detected after a restart)."""
-        new = self.state
-        if new is before:
+        new, old = self.state, before
+        if new is old:
             return False
-        if msgspec.structs.replace(new, track=before.track) != before:
+        if new.ledger != old.ledger:
             return True
-        old, seen = before.track.seen_at, new.track.seen_at
+        a, b = new.detection, old.detection
+        if a.book != b.book or a.states != b.states or a.watching_since != b.watching_since:
+            return True
+        seen, was = a.track.seen_at, b.track.seen_at
         return (
-            (old is None) != (seen is None)
-            or (old is not None and seen is not None and _slot(old) != _slot(seen))
-            or new.track.power_off_at != before.track.power_off_at
+            (was is None) != (seen is None)
+            or (was is not None and seen is not None and _slot(was) != _slot(seen))
+            or a.track.power_off_at != b.track.power_off_at
         )
 
 
@@ -122,19 +123,41 @@ class Pipeline:
         """Switch to fresh reference data (security periods, leaves, zones take effect)."""
         self.registry = registry
         self.county = Area(registry.county) if registry.county else None
-        self.exits = [Area(z.geometry, z.buffer_m) for z in registry.exits]
-        self._zones: dict[tuple[str, float], list[forbidden.Zone]] = {}
+        self.exits = tuple(Area(z.geometry, z.buffer_m) for z in registry.exits)
+        self._views: dict[tuple[str, str], View] = {}
 
-    def zones(self, subject_id: str, limits: Thresholds) -> list[forbidden.Zone]:
-        """A subject's forbidden zones, each grown by its own buffer and the policy's (which
-        a security period widens); built once per subject and buffer."""
-        key = (subject_id, limits.forbidden_buffer_m)
-        if key not in self._zones:
-            self._zones[key] = [
-                forbidden.Zone(z.id, z.name, Area(z.geometry, z.buffer_m + key[1]), z.hours)
-                for z in self.registry.forbidden.get(subject_id, ())
-            ]
-        return self._zones[key]
+    def view(self, subject: SubjectRef, level: str) -> View:
+        """The reference data one subject is judged with; built once per subject."""
+        key = (subject.id, level)
+        if key not in self._views:
+            buffers = {
+                self.policy.normal.forbidden_buffer_m,
+                self.policy.security.forbidden_buffer_m,
+            }
+            refs = self.registry.forbidden.get(subject.id, ())
+            self._views[key] = View(
+                county=self.county,
+                exits=self.exits,
+                leaves=leave_rules.in_force(
+                    self.registry.leaves.get(subject.id, ()),
+                    self.registry.periods,
+                    subject.office_id,
+                ),
+                zones={
+                    b: tuple(
+                        Zone(z.id, z.name, Area(z.geometry, z.buffer_m + b), z.hours) for z in refs
+                    )
+                    for b in buffers
+                },
+                terminals=self.registry.terminals,
+                checkin_period=self.ruleset.levels[level].checkin_period,  # type: ignore[index]
+            )
+        return self._views[key]
+
+    def env(self, subject_id: str, state: SubjectState) -> Env:
+        subject = self.subject(subject_id)
+        view = self.view(subject, state.ledger.level or subject.level)
+        return Env(subject, view, self.policy, self.registry.periods, self.clock.now())
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:
@@ -187,76 +210,19 @@ class Pipeline:
     ) -> tuple[Thresholds, SecurityPeriod | None]:
         return in_force(self.policy, self.registry.periods, when, subject.office_id)
 
+    def detect(self, state: SubjectState, subject_id: str, item: Input) -> Outcome:
+        """Run one input through the subject's detectors (deadlines before it first)."""
+        detection, events = engine.observe(self.env(subject_id, state), state.detection, item)
+        return self._alerts(msgspec.structs.replace(state, detection=detection), events)
+
     def apply_location(self, state: SubjectState, fix: LocationFix) -> Outcome:
-        subject, now, t = self.subject(fix.subject_id), self.clock.now(), fix.occurred_at
-        limits, period = self.limits(subject, t)
-        track, plausible = follow(state.track, fix, limits.max_speed_kmh)
-        book, events = silence.on_signal(state.book, subject, fix.event_id, t, now)
-        boundary, zone = state.boundary, state.zone
-        if plausible and self.county is not None:
-            boundary, book, more = out_of_bounds.observe(
-                boundary,
-                book,
-                fix,
-                subject,
-                self.county,
-                self.exits,
-                self.registry.leaves.get(subject.id, ()),
-                limits,
-                period,
-                now,
-            )
-            events += more
-            if self.county.contains(fix.lat, fix.lon):
-                book, more = leave.on_return(book, subject, fix.event_id, t, now)
-                events += more
-        if plausible:
-            zone, book, more = forbidden.observe(
-                zone, book, fix, subject, self.zones(subject.id, limits), limits, period, now
-            )
-            events += more
-        elif track.suspects == SUSPECTS_TO_ALERT:
-            book, more = lifecycle.raise_alert(
-                book,
-                subject,
-                "implausible_movement",
-                "low",
-                "implausible_movement/1",
-                [fix.event_id],
-                t,
-                now,
-                limits,
-                period,
-                (
-                    f"连续 {SUSPECTS_TO_ALERT} 个定位点移动速度异常,疑似漂移或伪造",
-                    f"{SUSPECTS_TO_ALERT} fixes in a row move impossibly fast: drift or spoofing",
-                ),
-                (fix.lat, fix.lon, fix.accuracy_m),
-            )
-            events += more
-        new = msgspec.structs.replace(
-            state,
-            book=book,
-            boundary=boundary,
-            zone=zone,
-            track=track,
-            watching_since=state.watching_since or t,
-        )
-        return self._alerts(new, events)
+        return self.detect(state, fix.subject_id, fix)
 
     def apply_device(self, state: SubjectState, event: DeviceEvent) -> Outcome:
-        subject, now, t = self.subject(event.subject_id), self.clock.now(), event.occurred_at
-        seen = max(state.track.seen_at or t, t)
-        if event.event == "power_off":
-            track = msgspec.structs.replace(state.track, power_off_at=t, seen_at=seen)
-            return Outcome(
-                msgspec.structs.replace(
-                    state, track=track, watching_since=state.watching_since or t
-                )
-            )
-        track = msgspec.structs.replace(state.track, power_off_at=None, seen_at=seen)
-        book, events = silence.on_signal(state.book, subject, event.event_id, t, now)
-        return self._alerts(msgspec.structs.replace(state, book=book, track=track), events)
+        return self.detect(state, event.subject_id, event)
+
+    def apply_sighting(self, state: SubjectState, seen: Sighting) -> Outcome:
+        return self.detect(state, seen.subject_id, seen)
 
     def apply_checkin(self, state: SubjectState, event: CheckIn) -> Outcome:
         subject, now = self.subject(event.subject_id), self.clock.now()
@@ -264,12 +230,7 @@ class Pipeline:
         scored = self._ledger(
             state, self.ledger.on_checkin(state.ledger, event, subject, terminal, now)
         )
-        book, events = checkins.on_checkin(
-            scored.state.book, subject, event.event_id, event.occurred_at, now
-        )
-        return self._merge(
-            scored, self._alerts(msgspec.structs.replace(scored.state, book=book), events)
-        )
+        return self._merge(scored, self.detect(scored.state, event.subject_id, event))
 
     def apply_activity(self, state: SubjectState, event: Activity) -> Outcome:
         return self._ledger(
@@ -288,115 +249,44 @@ class Pipeline:
         )
 
     def apply_action(self, state: SubjectState, action: AlertAction) -> Outcome:
-        """An officer acknowledges, dispatches or resolves an alert (verified -> points)."""
-        result = lifecycle.act(
-            state.book, self.subject(action.subject_id), action, self.clock.now()
-        )
+        """An officer acknowledges, dispatches or resolves an alert (verified -> points).
+        Event time first reaches the action's time, so what was due before it is decided."""
+        env = self.env(action.subject_id, state)
+        detection, events = engine.advance(env, state.detection, action.occurred_at, False)
+        result = lifecycle.act(detection.book, env.subject, action, env.now)
         if isinstance(result, str):
             return Outcome(state, rejected=Rejection("invalid_action", result))
-        book, events = result
-        return self._alerts(msgspec.structs.replace(state, book=book), events)
-
-    def apply_sighting(self, state: SubjectState, seen: Sighting) -> Outcome:
-        subject, now = self.subject(seen.subject_id), self.clock.now()
-        limits, period = self.limits(subject, seen.occurred_at)
-        others = ", ".join(seen.others)
-        book, events = lifecycle.raise_alert(
-            state.book,
-            subject,
-            "gathering",
-            "high",
-            "gathering/1",
-            [seen.event_id],
-            seen.since,
-            now,
-            limits,
-            period,
-            (f"与同案人员 {others} 聚集", f"together with co-offender {others}"),
-            (seen.lat, seen.lon, 0.0),
-        )
-        new = msgspec.structs.replace(state, book=book, sighted_at=seen.occurred_at)
-        return self._alerts(new, events)
-
-    def gather(self, cells: dict[str, gathering.CellState], fix: LocationFix) -> list[Sighting]:
-        """The cell side of the gathering detector (state: this worker's cells, in memory)."""
-        subject = self.registry.subjects.get(fix.subject_id)
-        if subject is None or subject.case_id is None:
-            return []
-        limits, _ = self.limits(subject, fix.occurred_at)
-        dwell = timedelta(seconds=limits.gathering_dwell_s)
-        out = []
-        for cell in gathering.cells(fix.lat, fix.lon, limits.gathering_distance_m):
-            cells[cell], seen = gathering.observe(
-                cells.get(cell, gathering.CellState()),
-                cell,
-                fix,
-                subject.case_id,
-                limits.gathering_distance_m,
-                dwell,
-            )
-            out += seen
-        return list({s.event_id: s for s in out}.values())
+        book, more = result
+        detection = msgspec.structs.replace(detection, book=book)
+        return self._alerts(msgspec.structs.replace(state, detection=detection), events + more)
 
     def tick(self, state: SubjectState, subject_id: str, tick: Tick) -> Outcome:
-        """Time-driven detection as of the tick: silence, missed check-ins, overdue leave,
-        unconfirmed departures, cleared gatherings, and SLAs."""
-        subject, now, at = self.subject(subject_id), self.clock.now(), tick.at
-        limits, period = self.limits(subject, at)
-        book, events = lifecycle.overdue(state.book, subject, at)
-        book, more = silence.on_tick(state.track, book, subject, limits, period, at, now)
-        events += more
-        level = state.ledger.level or subject.level
-        kind = self.ruleset.levels[level].checkin_period  # type: ignore[index]
-        book, missed, more = checkins.on_tick(
-            book,
-            state.missed_period,
-            state.ledger.reports,
-            state.watching_since,
-            subject,
-            kind,
-            limits,
-            period,
-            at,
-            now,
-        )
-        events += more
-        if self.county is not None:
-            book, more = leave.on_tick(
-                book,
-                state.track,
-                self.county,
-                self.registry.leaves.get(subject_id, ()),
-                subject,
-                limits,
-                period,
-                at,
-                now,
-            )
-            events += more
-        boundary, book, more = out_of_bounds.dwell_expired(
-            state.boundary, book, subject, limits, period, at, now
-        )
-        events += more
-        sighted = state.sighted_at
-        if sighted is not None and at - sighted > 2 * timedelta(seconds=limits.gathering_dwell_s):
-            book, more = lifecycle.clear(
-                book,
-                subject,
-                "gathering",
-                f"apart:{at.isoformat()}",
-                at,
-                now,
-                ("已分开", "apart again"),
-            )
-            events += more
-            sighted = None
-        if not events and missed == state.missed_period and boundary is state.boundary:
+        """Event time reaches the tick's (the partition's watermark): every deadline up to
+        it is handled; then alerts past their SLA (processing time) escalate."""
+        env = self.env(subject_id, state)
+        detection, events = engine.advance(env, state.detection, tick.at)
+        book, more = lifecycle.overdue(detection.book, env.subject, env.now)
+        if not events and not more and detection.at == state.detection.at:
             return Outcome(state)
-        new = msgspec.structs.replace(
-            state, book=book, missed_period=missed, boundary=boundary, sighted_at=sighted
-        )
-        return self._alerts(new, events)
+        detection = msgspec.structs.replace(detection, book=book)
+        return self._alerts(msgspec.structs.replace(state, detection=detection), events + more)
+
+    def group_of(self, subject_id: str) -> str | None:
+        """The group (case) whose members' fixes meet in one place, if any."""
+        subject = self.registry.subjects.get(subject_id)
+        return None if subject is None else subject.case_id
+
+    def group_limits(self, group: str) -> Callable[[datetime], gathering.Limits]:
+        """Gathering distance and dwell at a time: a security period covering any member's
+        office tightens them for the whole group."""
+        offices = {s.office_id for s in self.registry.subjects.values() if s.case_id == group}
+
+        def at(when: datetime) -> gathering.Limits:
+            tight = any(p.covers(when, o) for p in self.registry.periods for o in offices)
+            limits = self.policy.security if tight else self.policy.normal
+            return limits.gathering_distance_m, timedelta(seconds=limits.gathering_dwell_s)
+
+        return at
 
     def close_month(self, state: SubjectState, subject_id: str, close: MonthClose) -> Outcome:
         return self._ledger(

@@ -24,8 +24,8 @@ class TopicNames:
         self.actions = f"{prefix}.alert-actions"
         self.devices = f"{prefix}.devices"
         self.control = f"{prefix}.control"
-        # internal: the gathering detector's repartition by space and back by subject
-        self.cells = f"{prefix}.cells"
+        # internal: co-offenders' fixes repartitioned by group, decisions back by subject
+        self.groups = f"{prefix}.groups"
         self.sightings = f"{prefix}.sightings"
         # outputs
         self.alerts = f"{prefix}.alerts"
@@ -47,7 +47,7 @@ class TopicNames:
     def all(self) -> list[str]:
         return [
             *self.inputs(),
-            self.cells,
+            self.groups,
             self.sightings,
             self.alerts,
             self.points,

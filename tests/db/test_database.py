@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from ccwatch.reference import shengsi
 from ccwatch.seed import seed
-from models.db import make_engine, metadata, migrate
+from models.db import alembic_config, make_engine, metadata, migrate
 from models.events import AlertEvent, PointsEntry
 from models.records import Alert, AlertTransitionRow, PointsEntryRow, RecommendationRow
 from models.reference import Office, Subject
 from models.registry import load_registry
+from models.rows import points_entry_row
 from streams.sink import DatabaseSink
+from tests.factories import INSIDE, fix
 
 T0 = datetime(2026, 11, 29, 5, 50, tzinfo=UTC)
 
@@ -33,10 +37,12 @@ def engine(database_url: str) -> Engine:
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
+    """Tables, indexes, column types, nullability and server defaults."""
     migrate(database_url)
     engine = make_engine(database_url)
+    opts: dict[str, Any] = {"compare_type": True, "compare_server_default": True}
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     assert diff == [], "models and migrations drifted: add an Alembic revision"
 
 
@@ -53,7 +59,7 @@ def test_seed_is_idempotent_and_loads_shengsi(engine: Engine) -> None:
     assert registry.subjects["SS-0007"].zone == "central"
 
 
-def _entry(entry_id: str = "e-1", subject: str = "SS-0001") -> PointsEntry:
+def _entry(entry_id: str = "e-1", subject: str = "SS-0001", rule_version: int = 1) -> PointsEntry:
     return PointsEntry(
         entry_id=entry_id,
         subject_id=subject,
@@ -63,7 +69,7 @@ def _entry(entry_id: str = "e-1", subject: str = "SS-0001") -> PointsEntry:
         ruleset_id="shengsi-points",
         ruleset_version="2026.1",
         rule_id="checkin.on_time",
-        rule_version=1,
+        rule_version=rule_version,
         delta=1,
         evidence=["ev-1"],
         reason_zh="按时报到",
@@ -104,6 +110,27 @@ def test_points_sink_ignores_redelivered_entries(engine: Engine) -> None:
     assert rows[0].occurred_at == T0 and rows[0].evidence == ["ev-1"]
 
 
+def test_points_keep_the_rule_version_they_were_published_with(engine: Engine) -> None:
+    DatabaseSink(engine).write_points([_entry("e-1", rule_version=3)])
+    with Session(engine) as session:
+        assert session.scalar(select(PointsEntryRow.rule_version)) == 3
+
+
+def test_the_sink_writes_to_a_database_built_from_the_models(database_url: str) -> None:
+    """Every column the models require is filled: no write leans on a migration's default."""
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    seed(engine)
+    sink = DatabaseSink(engine)
+    assert sink.write_points([_entry("e-1", rule_version=2)]) == 1
+    assert (
+        sink.write_alerts([_alert("a-1"), _alert("a-1", "resolved", T0 + timedelta(days=1))]) == 2
+    )
+    assert sink.write_positions([fix(1, timedelta(0), INSIDE)]) == 1
+    with Session(engine) as session:
+        assert session.scalar(select(PointsEntryRow.rule_version)) == 2
+
+
 def test_alert_sink_keeps_one_open_alert_per_subject_and_type(engine: Engine) -> None:
     sink = DatabaseSink(engine)
     later = T0 + timedelta(hours=1)
@@ -131,7 +158,7 @@ def test_recommendations_are_proposed_once_and_decided_once(engine: Engine) -> N
     from models.events import Recommendation
 
     rec = Recommendation(
-        recommendation_id="r-1", subject_id="SS-0001", office_id="caiyuan",
+        recommendation_id="r-1", subject_id="SS-0002", office_id="caiyuan",
         kind="level_change", month="2026-11", ruleset_id="shengsi-points",
         ruleset_version="2020.1", evidence=["e-1"], reason_zh="建议", reason_en="propose",
         occurred_at=T0, recorded_at=T0, level_from="normal", level_to="lenient",
@@ -146,7 +173,50 @@ def test_recommendations_are_proposed_once_and_decided_once(engine: Engine) -> N
     assert sink.write_recommendations([rejected, confirmed]) == 0  # the first decision stands
     with Session(engine) as session:
         row = session.get(RecommendationRow, "r-1")
-        subject = session.get(Subject, "SS-0001")
+        subject = session.get(Subject, "SS-0002")  # normal until now
     assert row is not None and subject is not None
     assert (row.status, row.decided_by) == ("confirmed", "O-caiyuan-1")
     assert subject.level.value == "lenient"
+
+
+def test_only_a_confirmed_level_change_moves_the_level(engine: Engine) -> None:
+    from models.events import Recommendation
+
+    warning = Recommendation(
+        recommendation_id="r-2", subject_id="SS-0002", office_id="caiyuan", kind="warning",
+        month="2026-11", ruleset_id="shengsi-points", ruleset_version="2020.1",
+        evidence=["e-1"], reason_zh="警告", reason_en="warning", occurred_at=T0,
+        recorded_at=T0, level_from="normal", level_to="strict",
+    )  # fmt: skip
+    confirmed = msgspec.structs.replace(
+        warning, status="confirmed", decided_by="O-caiyuan-1", decided_at=T0
+    )
+    with Session(engine) as session:
+        before = session.get(Subject, "SS-0002")
+    assert DatabaseSink(engine).write_recommendations([warning, confirmed]) == 2
+    with Session(engine) as session:
+        after = session.get(Subject, "SS-0002")
+    assert before is not None and after is not None
+    assert after.level == before.level == "normal"
+
+
+def test_rule_version_loses_its_default_and_keeps_its_values(database_url: str) -> None:
+    """0006 on a database with entries (SQLite rebuilds the table), and back."""
+    migrate(database_url, "0005")
+    engine = make_engine(database_url)
+    seed(engine)
+    old = {c: v for c, v in points_entry_row(_entry("e-1")).items() if c != "rule_version"}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(PointsEntryRow), [old, {**old, "id": "e-2", "reverses_entry_id": "e-1"}]
+        )
+    migrate(database_url, "0006")
+    with Session(engine) as session:
+        kept = session.execute(select(PointsEntryRow.id, PointsEntryRow.rule_version)).all()
+    assert sorted(kept) == [("e-1", 1), ("e-2", 1)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(PointsEntryRow), [{**old, "id": "e-3"}])
+    command.downgrade(alembic_config(database_url), "0005")
+    with engine.begin() as conn:
+        conn.execute(insert(PointsEntryRow), [{**old, "id": "e-3"}])
+    engine.dispose()

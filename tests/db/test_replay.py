@@ -10,9 +10,9 @@ from alerts.clock import SystemClock
 from ccwatch.seed import seed
 from models.db import make_engine, migrate
 from models.registry import load_registry
-from scoring.render_html import render_html
-from scoring.render_pdf import render_pdf
-from scoring.report import MonthlyReport, build_report, csv_text
+from reports.render_html import render_html
+from reports.render_pdf import render_pdf
+from reports.report import MonthlyReport, build_report, csv_text
 from scoring.rules import load_ruleset
 from streams.pipeline import Pipeline
 from streams.replay import LogRecord, read_log, replay, write_log

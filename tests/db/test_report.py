@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from ccwatch.reference import shengsi
-from ccwatch.reports import write_report
 from ccwatch.seed import seed
 from models.db import make_engine, migrate
 from models.events import PointsEntry, Recommendation
-from scoring.report import build_report, csv_text
+from reports.files import write_report
+from reports.report import build_report, csv_text
 from streams.sink import DatabaseSink
 
 
@@ -158,7 +158,7 @@ def test_write_report_files(engine: Engine, tmp_path: Path, database_url: str) -
 
 
 def test_parallel_csv_is_the_same_bytes(engine: Engine, tmp_path: Path, database_url: str) -> None:
-    from ccwatch.reports import write_csv_parallel
+    from reports.files import write_csv_parallel
 
     one = write_csv_parallel(database_url, "2026-11", None, None, tmp_path / "one", "r", 1)
     two = write_csv_parallel(

@@ -102,8 +102,8 @@ def test_a_security_period_takes_effect_and_ends_without_restart(system: System)
         session.execute(delete(SecurityPeriodRow))
     time.sleep(3 * system.settings.registry_refresh_s)
     system.send(t.locations, b"SS-0009", fix(1, "SS-0009", now - 20 * M, (30.530, 122.300)))
-    system.send(t.locations, b"SS-0009", fix(2, "SS-0009", now - 10 * M, (30.490, 122.300)))
-    time.sleep(3)
+    system.send(t.locations, b"SS-0009", fix(2, "SS-0009", now - 2 * M, (30.490, 122.300)))
+    time.sleep(3)  # within the normal dwell time (10 min) of the outside fix
     assert opened(system, "SS-0009", "out_of_bounds") == []  # one fix is not enough again
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from alerts import gathering
+from alerts import engine, gathering, out_of_bounds
 from alerts.clock import ManualClock
 from models.events import AlertAction, AlertEvent, DeviceEvent, Tick
 from models.values import Registry, SecurityPeriod
@@ -28,12 +28,16 @@ class Scenario:
     """One subject's records through the pipeline; every alert transition kept."""
 
     def __init__(self, reg: Registry | None = None, who: str = WHO) -> None:
-        self.clock = ManualClock(T0 + 30 * H)
+        self.clock = ManualClock(T0)  # processing time: follows the inputs, as live
         self.pipeline = Pipeline(reg or registry(), load_ruleset(), self.clock, 300)
         self.who, self.n = who, 0
         self.states: dict[str, SubjectState] = {}
         self.alerts: list[AlertEvent] = []
         self.points: list[Any] = []
+
+    def at(self, when: timedelta) -> None:
+        """Records are processed as they happen (the clock never goes back)."""
+        self.clock.set(max(self.clock.now(), T0 + when))
 
     def _take(self, subject: str, out: Outcome) -> Outcome:
         self.states[subject] = out.state
@@ -52,17 +56,20 @@ class Scenario:
         who: str | None = None,
     ) -> Outcome:
         self.n += 1
+        self.at(at)
         who = who or self.who
         event = fix(self.n, at, where, subject=who, accuracy_m=accuracy)
         return self._take(who, self.pipeline.apply_location(self.state(who), event))
 
     def tick(self, at: timedelta, who: str | None = None) -> Outcome:
         who = who or self.who
+        self.at(at)
         tick = Tick(event_id=f"tick-{at}", at=T0 + at)
         return self._take(who, self.pipeline.tick(self.state(who), who, tick))
 
     def device(self, at: timedelta, what: Any) -> Outcome:
         self.n += 1
+        self.at(at)
         event = DeviceEvent(
             event_id=f"dev-{self.n}",
             subject_id=self.who,
@@ -74,6 +81,7 @@ class Scenario:
 
     def act(self, at: timedelta, action: Any, **more: Any) -> Outcome:
         self.n += 1
+        self.at(at)
         alert_id = more.pop("alert_id", None) or self.alerts[-1].alert_id
         event = AlertAction(
             event_id=f"act-{self.n}",
@@ -85,6 +93,11 @@ class Scenario:
             **more,
         )
         return self._take(self.who, self.pipeline.apply_action(self.state(), event))
+
+    def boundary(self) -> out_of_bounds.BoundaryState:
+        state = engine.state_of(self.state().detection, out_of_bounds.DETECTOR)
+        assert isinstance(state, out_of_bounds.BoundaryState)
+        return state
 
     def steps(self, kind: str, who: str | None = None) -> list[str]:
         return [
@@ -99,9 +112,9 @@ def test_one_clearly_outside_fix_waits_for_a_second() -> None:
     s = Scenario()
     s.fix(0 * M, SOUTH_IN)
     assert s.fix(10 * M, NEAR_OUT).alerts == []
-    assert s.state().boundary.status == "pending"
+    assert s.boundary().status == "pending"
     [opened] = s.fix(13 * M, NEAR_OUT).alerts
-    assert opened.transition == "opened" and opened.rule == "out_of_bounds/2"
+    assert opened.transition == "opened" and opened.rule == "out_of_bounds/3"
     assert len(opened.evidence) == 2 and opened.occurred_at == T0 + 10 * M  # first outside
     assert s.fix(15 * M, NEAR_OUT).alerts == []  # one open alert, not one per fix
 
@@ -165,7 +178,7 @@ def test_an_impossible_jump_is_suspect_not_a_departure() -> None:
     s = Scenario()
     s.fix(0 * M, INSIDE)
     assert s.fix(1 * M, FAR_OUT).alerts == []  # 30 km in a minute: drift or spoofing
-    assert s.state().track.suspects == 1 and s.state().boundary.status == "inside"
+    assert s.state().detection.track.suspects == 1 and s.boundary().status == "inside"
     s.fix(2 * M, FAR_OUT)
     s.fix(3 * M, FAR_OUT)
     assert s.steps("implausible_movement") == ["opened"] and s.steps("out_of_bounds") == []
@@ -245,27 +258,41 @@ def test_forbidden_zone_at_night_only_and_precise_fixes_only() -> None:
 
 
 # gathering -------------------------------------------------------------------------------
-def test_co_offenders_together_for_the_dwell_time_across_cell_borders() -> None:
+def test_co_offenders_together_for_the_dwell_time_then_apart() -> None:
     s = Scenario()
-    cells: dict[str, gathering.CellState] = {}
+    group = gathering.GroupBuffer()
     spot = (30.7150, 122.4550)
+    limits = s.pipeline.group_limits("case-1")
     for minute in range(0, 40, 5):
-        for who, dlat in (("SS-0010", 0.0), ("SS-0012", 0.0004), ("SS-0011", 0.0002)):
+        for who, dlat in (("SS-0010", 0.0), ("SS-0012", 0.0004)):
             f = fix(minute + len(who), minute * M, (spot[0] + dlat, spot[1]), subject=who)
-            for seen in s.pipeline.gather(cells, f):
-                s._take(seen.subject_id, s.pipeline.apply_sighting(s.state(seen.subject_id), seen))
+            pushed = gathering.group_push(group, f)
+            assert pushed is not None
+            group = pushed
+    group, seen = gathering.group_release(group, T0 + 40 * M, limits)
+    for sighting in seen:
+        s._take(
+            sighting.subject_id, s.pipeline.apply_sighting(s.state(sighting.subject_id), sighting)
+        )
     assert s.steps("gathering", "SS-0010") == ["opened"]
     assert s.steps("gathering", "SS-0012") == ["opened"]
-    assert s.steps("gathering", "SS-0011") == []  # not a co-offender of theirs
-    s.tick(3 * H, "SS-0010")  # unacknowledged past its SLA, and apart for long enough
-    assert s.steps("gathering", "SS-0010") == ["opened", "escalated", "resolved"]
+    group, seen = gathering.group_release(group, T0 + 3 * H, limits)  # not seen together since
+    assert [x.together for x in seen] == [False, False]
+    for sighting in seen:
+        s._take(
+            sighting.subject_id, s.pipeline.apply_sighting(s.state(sighting.subject_id), sighting)
+        )
+    assert s.steps("gathering", "SS-0010") == ["opened", "resolved"]
 
 
-def test_cells_cover_every_close_pair() -> None:
-    for lat, lon in [(30.7150, 122.4550), (30.70001, 122.40001), (30.8, 121.9)]:
-        for dlat, dlon in [(0.0008, 0), (0, 0.0009), (-0.0006, 0.0006)]:
-            a, b = gathering.cells(lat, lon, 100), gathering.cells(lat + dlat, lon + dlon, 100)
-            assert set(a) & set(b), (lat, lon, dlat, dlon)
+def test_a_late_group_fix_is_refused_and_repeats_change_nothing() -> None:
+    group = gathering.GroupBuffer()
+    f = fix(1, 10 * M, (30.715, 122.455), subject="SS-0010")
+    once = gathering.group_push(group, f)
+    assert once is not None and gathering.group_push(once, f) is once
+    released, _ = gathering.group_release(once, T0 + 20 * M, lambda _: (100.0, 30 * M))
+    assert released.at == T0 + 20 * M and not released.pending
+    assert gathering.group_push(released, fix(2, 15 * M, (30.715, 122.455))) is None
 
 
 # lifecycle -------------------------------------------------------------------------------
@@ -315,6 +342,19 @@ def test_unacknowledged_alerts_escalate_after_their_sla_once() -> None:
     assert s.alerts[-1].assignee == "command-center"
 
 
+def test_the_sla_runs_from_when_the_alert_is_raised_not_from_the_evidence() -> None:
+    s = Scenario()
+    s.clock.set(T0 + 2 * H)  # a backlog: the fix is processed two hours after it happened
+    [opened] = s.fix(0 * M, FAR_OUT).alerts
+    assert opened.occurred_at == T0 and opened.recorded_at == T0 + 2 * H
+    assert opened.sla_due == T0 + 2 * H + 15 * M  # not born overdue
+    s.tick(0 * M)  # processing time has not reached the deadline
+    assert s.steps("out_of_bounds") == ["opened"]
+    s.clock.set(T0 + 2 * H + 15 * M)
+    [escalated] = s.tick(1 * M).alerts
+    assert escalated.transition == "escalated" and escalated.recorded_at == T0 + 2 * H + 15 * M
+
+
 # security periods ------------------------------------------------------------------------
 PERIOD = SecurityPeriod("p-asian-games", "杭州亚运会", T0 - H, T0 + 10 * H)
 
@@ -337,15 +377,15 @@ def test_a_period_ending_takes_effect_without_restart() -> None:
 
 
 def test_leave_approved_during_a_period_is_suspended_unless_emergency() -> None:
-    from models.registry import _suspended
+    from alerts.leave import in_force
+    from models.values import LeaveWindow
 
-    class Permit:
-        subject_id, emergency, approved_at = WHO, False, T0
-
-    reg = registry()
-    assert _suspended(Permit(), (PERIOD,), reg.subjects)  # type: ignore[arg-type]
-    Permit.emergency = True
-    assert not _suspended(Permit(), (PERIOD,), reg.subjects)  # type: ignore[arg-type]
+    permit = LeaveWindow("l-1", T0, T0 + 24 * H, "宁波", approved_at=T0)
+    office = registry().subjects[WHO].office_id
+    assert in_force((permit,), (PERIOD,), office) == ()
+    emergency = LeaveWindow("l-2", T0, T0 + 24 * H, "宁波", approved_at=T0, emergency=True)
+    assert in_force((emergency,), (PERIOD,), office) == (emergency,)
+    assert in_force((permit,), (), office) == (permit,)
 
 
 def test_state_round_trips_through_the_table_encoding() -> None:

@@ -54,12 +54,16 @@ def test_events_from_the_future_are_refused(pipeline: Pipeline) -> None:
 
 def test_decisions_are_kept_in_the_subject_state(pipeline: Pipeline) -> None:
     inside = pipeline.apply_location(EMPTY_STATE, fix(1, M, INSIDE))
-    assert inside.alerts == [] and inside.state.book == EMPTY_STATE.book
+    assert inside.alerts == [] and inside.state.detection.book == EMPTY_STATE.detection.book
     out = pipeline.apply_location(EMPTY_STATE, fix(2, 2 * M, OUTSIDE))
     assert [a.transition for a in out.alerts] == ["opened"]
-    assert out.state.book.open["out_of_bounds"].alert_id == out.alerts[0].alert_id
+    assert out.state.detection.book.open["out_of_bounds"].alert_id == out.alerts[0].alert_id
     scored = pipeline.apply_checkin(out.state, checkin(1, 3 * M, subject="SS-0007"))
-    assert scored.points and scored.state.boundary == out.state.boundary
+    assert (
+        scored.points
+        and scored.state.detection.states["out_of_bounds"]
+        == out.state.detection.states["out_of_bounds"]
+    )
 
 
 def test_state_survives_its_table_encoding(pipeline: Pipeline) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scoring.charts import distribution_png, distribution_svg, trend_png, trend_svg
-from scoring.render_html import render_html
-from scoring.render_pdf import render_pdf
-from scoring.report import EntryLine, GroupSummary, MonthlyReport, RecLine, SubjectReport
+from reports.charts import distribution_png, distribution_svg, trend_png, trend_svg
+from reports.render_html import render_html
+from reports.render_pdf import render_pdf
+from reports.report import EntryLine, GroupSummary, MonthlyReport, RecLine, SubjectReport
 
 RULESET = "shengsi-points@2026.1"
 

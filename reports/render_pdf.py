@@ -32,8 +32,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from scoring.charts import SIZE, distribution_png, trend_png
-from scoring.render_html import (
+from reports.charts import SIZE, distribution_png, trend_png
+from reports.render_html import (
     KINDS_NOTE,
     TITLE_EN,
     TITLE_ZH,
@@ -53,7 +53,7 @@ from scoring.render_html import (
     title,
     zone_label,
 )
-from scoring.report import MonthlyReport, SubjectReport, generated_note
+from reports.report import MonthlyReport, SubjectReport, generated_note
 
 CJK = "STSong-Light"
 LATIN = "Helvetica"

@@ -1,6 +1,6 @@
 """The monthly report as one self-contained, printable HTML page (inline CSS and SVG).
 
-Also home to the labels and formatting shared with the PDF (`scoring.render_pdf`).
+Also home to the labels and formatting shared with the PDF (`reports.render_pdf`).
 Nothing here reads the clock: the same report gives the same string.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from scoring.charts import distribution_svg, trend_svg
+from reports.charts import distribution_svg, trend_svg
+from reports.report import EntryLine, GroupSummary, MonthlyReport, RecLine, generated_note
 from scoring.ledger import LEVEL_ZH, SANCTION_ZH
-from scoring.report import EntryLine, GroupSummary, MonthlyReport, RecLine, generated_note
 
 TITLE_ZH = "月度计分考核报告"
 TITLE_EN = "Monthly points report"

@@ -19,14 +19,14 @@ from sqlalchemy import select
 
 from models.db import make_engine
 from models.reference import Subject
-from scoring.report import (
+from reports.report import (
     ENTRY_COLUMNS,
     SUBJECT_COLUMNS,
     build_report,
     iter_subjects,
     write_csv,
 )
-from scoring.report import (
+from reports.report import (
     Progress as ProgressFn,
 )
 
@@ -67,13 +67,13 @@ def write_report(
         task = bar.add_task(f"reading {month} ({scope})", total=None)
         report = build_report(engine, month, office, zone, lambda n: bar.advance(task, n))
         if "html" in formats:
-            from scoring.render_html import render_html
+            from reports.render_html import render_html
 
             html = out / f"{stem}.html"
             html.write_text(render_html(report), "utf-8")
             paths.append(html)
         if "pdf" in formats:
-            from scoring.render_pdf import render_pdf
+            from reports.render_pdf import render_pdf
 
             pdf = out / f"{stem}.pdf"
             render_pdf(report, pdf)

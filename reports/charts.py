@@ -18,7 +18,7 @@ import matplotlib.style
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from scoring.report import MonthlyReport
+from reports.report import MonthlyReport
 
 # None drops a key; with all four gone the SVG has no <metadata> element at all.
 SVG_METADATA: dict[str, str | None] = {"Date": None, "Creator": None, "Format": None, "Type": None}

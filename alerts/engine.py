@@ -1,0 +1,184 @@
+"""One subject's detection: its inputs in event-time order, its detectors woken at their
+deadlines. Pure: the same inputs give the same decisions whenever they are processed.
+
+Adding a detector is one module in alerts/ and one line in :data:`DETECTORS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from alerts import (
+    checkins,
+    forbidden,
+    gathering,
+    implausible,
+    leave,
+    out_of_bounds,
+    separation,
+    silence,
+)
+from alerts.lifecycle import AlertBook
+from alerts.policy import Policy, in_force
+from alerts.protocol import Context, Detector, Input, Time, View, when
+from alerts.track import Track, follow, heard
+from models.events import AlertEvent, CheckIn, DeviceEvent, LocationFix
+from models.values import SecurityPeriod, SubjectRef
+
+DETECTORS: tuple[Detector, ...] = (
+    implausible.DETECTOR,
+    silence.DETECTOR,
+    leave.DETECTOR,  # before out_of_bounds: an overstay covers the trip
+    out_of_bounds.DETECTOR,
+    forbidden.DETECTOR,
+    checkins.DETECTOR,
+    separation.DETECTOR,
+    gathering.DETECTOR,
+)
+MAX_WAKES = 10_000  # deadlines handled in one advance: a guard against a detector bug
+
+
+class Detection(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What detection remembers about one subject."""
+
+    book: AlertBook = AlertBook()
+    track: Track = Track()  # high-churn: stored only at checkpoints
+    at: datetime | None = None  # event time the subject has been judged up to
+    watching_since: datetime | None = None  # first record: nothing is judged before it
+    states: dict[str, Any] = {}  # detector name -> its state (default states left out)
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    """Everything but the state that one subject is judged with."""
+
+    subject: SubjectRef
+    view: View
+    policy: Policy
+    periods: tuple[SecurityPeriod, ...]
+    now: datetime  # processing time
+
+
+BY_NAME: dict[str, Detector] = {d.name: d for d in DETECTORS}
+
+
+def typed(det: Detection) -> Detection:
+    """Each detector's state as its own type (as decoded from the table, they are plain)."""
+    states = {k: state_of(det, BY_NAME[k]) for k in det.states if k in BY_NAME}
+    return msgspec.structs.replace(det, states=states)
+
+
+def state_of(det: Detection, detector: Detector) -> Any:
+    found = det.states.get(detector.name)
+    if found is None:
+        return detector.State()
+    if not isinstance(found, detector.State):  # as decoded from the table
+        return msgspec.convert(found, detector.State)
+    return found
+
+
+def context(
+    env: Env, det: Detection, at: datetime, track: Track | None = None, plausible: bool = True
+) -> Context:
+    limits, period = in_force(env.policy, env.periods, at, env.subject.office_id)
+    return Context(
+        env.subject,
+        env.view,
+        at,
+        limits,
+        period,
+        env.now,
+        det.track if track is None else track,
+        plausible,
+        det.watching_since,
+    )
+
+
+def observe(env: Env, det: Detection, item: Input) -> tuple[Detection, list[AlertEvent]]:
+    """Apply one input: first every deadline before its event time, then the input."""
+    t = when(item)
+    det, events = advance(env, det, t, inclusive=False)
+    track, plausible = det.track, True
+    if isinstance(item, LocationFix):
+        limits, _ = in_force(env.policy, env.periods, t, env.subject.office_id)
+        track, plausible = follow(track, item, limits.max_speed_kmh)
+    elif isinstance(item, DeviceEvent):
+        track = heard(track, item)
+    watching = det.watching_since
+    if watching is None and isinstance(item, LocationFix | DeviceEvent | CheckIn):
+        watching = t
+    det = msgspec.structs.replace(det, track=track, watching_since=watching)
+    det, more = _step_all(env, det, context(env, det, t, track, plausible), item, DETECTORS)
+    at = t if det.at is None else max(det.at, t)
+    return msgspec.structs.replace(det, at=at), events + more
+
+
+def advance(
+    env: Env, det: Detection, until: datetime, inclusive: bool = True
+) -> tuple[Detection, list[AlertEvent]]:
+    """Event time reaches ``until``: wake each detector at each of its deadlines on the
+    way, in time order (and every detector at a security period's start or end)."""
+    if det.at is None or det.at > until or (det.at == until and not inclusive):
+        return det, []
+    events: list[AlertEvent] = []
+    woken: set[tuple[str, datetime]] = set()
+    at: datetime = det.at
+    for _ in range(MAX_WAKES):
+        ctx = context(env, det, at)
+        dues: list[tuple[datetime, Detector]] = []
+        for d in DETECTORS:
+            due = d.due(ctx, state_of(det, d), det.book)
+            if due is not None:
+                due = max(due, at)
+                if (d.name, due) not in woken:
+                    dues.append((due, d))
+        boundary = _boundary(env, at)
+        nxt = min([due for due, _ in dues] + ([boundary] if boundary else []), default=None)
+        if nxt is None or nxt > until or (nxt == until and not inclusive):
+            break
+        chosen = DETECTORS if nxt == boundary else tuple(d for due, d in dues if due == nxt)
+        woken.update((d.name, nxt) for d in chosen)
+        at = nxt
+        det = msgspec.structs.replace(det, at=at)
+        det, more = _step_all(env, det, context(env, det, nxt), Time(nxt), chosen)
+        events += more
+    if inclusive and until > at:
+        det = msgspec.structs.replace(det, at=until)
+    return det, events
+
+
+def _boundary(env: Env, after: datetime) -> datetime | None:
+    """The next start or end of a security period covering the subject's office."""
+    office = env.subject.office_id
+    return min(
+        (
+            t
+            for p in env.periods
+            if not p.offices or office in p.offices
+            for t in (p.starts_at, p.ends_at)
+            if t > after
+        ),
+        default=None,
+    )
+
+
+def _step_all(
+    env: Env, det: Detection, ctx: Context, item: Input, detectors: tuple[Detector, ...]
+) -> tuple[Detection, list[AlertEvent]]:
+    book, states, events = det.book, dict(det.states), []
+    for d in detectors:
+        before = state_of(det, d)
+        after, book, more = d.step(ctx, before, book, item)
+        events += more
+        if after != before:
+            if after == d.State():
+                states.pop(d.name, None)
+            else:
+                states[d.name] = after
+    if book is det.book and states == det.states:
+        return det, events
+    return msgspec.structs.replace(det, book=book, states=states), events

@@ -1,0 +1,1 @@
+"""The monthly points report: the ledger query, CSV, HTML, PDF and charts, and the files written."""

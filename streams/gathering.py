@@ -1,0 +1,97 @@
+"""Gathering's repartition: co-offenders' fixes meet by group; decisions go back by subject.
+
+A group partition judges its groups' fixes in event-time order once every source partition
+has marked that it is past them (:class:`alerts.clock.Marks`), so a backlog in which one
+subject's partition runs ahead of another's changes nothing. A group's held fixes and its
+detector state live in a table: a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from faust.types import StreamT
+
+from alerts.clock import Marks
+from alerts.gathering import GroupBuffer, group_push, group_release
+from models.events import GroupFix, Mark, Rejection, Sighting, decode, decode_group, encode
+from streams import metrics
+from streams.control import partition_of
+from streams.worker import Worker
+
+_dump = msgspec.msgpack.Encoder().encode
+_load = msgspec.msgpack.Decoder(GroupBuffer).decode
+
+
+def register(w: Worker) -> None:
+    groups = w.app.Table(
+        "group-state", default=None, partitions=w.settings.partitions, key_type=bytes,
+        value_type=bytes,
+    )  # fmt: skip
+    w.tables["groups"] = groups
+    marks: dict[int, Marks] = {}
+    held: dict[int, set[bytes]] = {}  # group partition -> groups with fixes held
+
+    async def release(partition: int, keys: set[bytes], watermark: datetime) -> None:
+        for key in sorted(keys):
+            raw = groups.get(key)
+            buf = GroupBuffer() if raw is None else _load(raw)
+            new, sightings = group_release(buf, watermark, w.pipeline.group_limits(key.decode()))
+            if new is not buf:
+                groups[key] = _dump(new)
+            if not new.pending:
+                held.get(partition, set()).discard(key)
+            for seen in sightings:
+                await w.topic("sightings").send(key=seen.subject_id.encode(), value=encode(seen))
+
+    async def on_groups(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            record = decode_group(event.value)
+            if isinstance(record, Rejection):
+                await w.reject(event, record)
+                continue
+            partition, n = event.message.partition, w.settings.partitions
+            mark = marks.setdefault(partition, Marks(n))
+            if partition not in held:  # first record since assignment: groups still holding
+                held[partition] = {
+                    k
+                    for k, v in groups.items()
+                    if partition_of(k, n) == partition and _load(v).pending
+                }
+            if isinstance(record, GroupFix):
+                key = event.key
+                raw = groups.get(key)
+                buf = GroupBuffer() if raw is None else _load(raw)
+                pushed = group_push(buf, record.fix)
+                if pushed is None:
+                    metrics.LATE_GROUP_FIXES.inc()
+                elif pushed is not buf:
+                    groups[key] = _dump(pushed)
+                    held.setdefault(partition, set()).add(key)
+                mark.saw(record.source, record.fix.occurred_at)
+            elif isinstance(record, Mark):
+                mark.saw(record.source, record.at)
+            watermark = mark.value()
+            if watermark is not None and held.get(partition):
+                await release(partition, set(held[partition]), watermark)
+
+    async def on_sightings(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            seen = decode(event.value, Sighting)
+            if isinstance(seen, Rejection) or seen.subject_id not in w.pipeline.registry.subjects:
+                continue
+            current = w.current(event.key)
+            await w.publish(event.key, current, w.pipeline.apply_sighting(current, seen))
+
+    @w.app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def forget(sender: object, *args: object, **kwargs: object) -> None:
+        marks.clear()  # another worker may own them next: start again from the table
+        held.clear()
+
+    w.app.agent(w.topic("groups"), name="groups")(on_groups)
+    w.app.agent(w.topic("sightings"), name="sightings")(on_sightings)
+
+
+def mark_record(source: int, at: datetime) -> bytes:
+    return encode(Mark(source=source, at=at))

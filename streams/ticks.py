@@ -1,0 +1,106 @@
+"""Time-driven detection and the monthly close, per partition, on the control topic.
+
+Each worker ticks the control partitions it owns; a tick advances event time for that
+partition by the one watermark rule (:class:`alerts.clock.Watermark`): to the lowest point
+the inputs with records still waiting have reached, or to the tick's time when all are
+caught up. Then every deadline up to it is handled, alerts past their SLA escalate, and the
+partition's event time is marked to every group partition (gathering's watermark).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+from faust.types import TP, StreamT
+
+from models.events import MonthClose, Rejection, Tick, decode_control, encode
+from streams.control import close_record, due_close, partition_of
+from streams.gathering import mark_record
+from streams.inputs import INPUTS
+from streams.worker import Worker, log
+
+
+def register(w: Worker) -> None:
+    settings, names = w.settings, w.settings.topics
+    n = settings.partitions
+
+    async def lagging(partition: int) -> list[str]:
+        """The inputs of a partition with records not yet processed."""
+        consumer, out = w.app.consumer, []
+        for name in INPUTS:
+            topic = f"{settings.topic_prefix}.{name}"
+            tp = TP(topic, partition)
+            high = consumer.highwater(tp)
+            done = w.offsets.get((topic, partition))
+            if done is None:  # nothing processed here yet: where is the fetch position?
+                position = await consumer.position(tp)
+                behind = high is not None and position is not None and position < high
+            else:
+                behind = high is not None and done + 1 < high
+            if behind:
+                out.append(name)
+        return out
+
+    async def on_control(stream: StreamT[bytes]) -> None:
+        """Month closes and ticks for one partition: for every subject whose key maps to it."""
+        async for event in stream.events():
+            record = decode_control(event.value)
+            if isinstance(record, Rejection):
+                await w.reject(event, record)
+                continue
+            partition, count = event.message.partition, 0
+            if isinstance(record, Tick):
+                found = w.watermarks[partition].advance(record.at, await lagging(partition))
+                if found is None:
+                    continue
+                at, as_of = found, msgspec.structs.replace(record, at=found)
+            for subject_id in sorted(w.pipeline.registry.subjects):
+                key = subject_id.encode()
+                if partition_of(key, n) != partition:
+                    continue
+                current = w.current(key)
+                if isinstance(record, MonthClose):
+                    outcome = w.pipeline.close_month(current, subject_id, record)
+                else:
+                    outcome = w.pipeline.tick(current, subject_id, as_of)
+                await w.publish(key, current, outcome)
+                count += 1
+            if isinstance(record, MonthClose):
+                log.info(
+                    "closed %s for %d subjects of partition %d", record.month, count, partition
+                )
+            else:
+                mark = mark_record(partition, at)
+                for group_partition in range(n):
+                    await w.topic("groups").send(key=None, value=mark, partition=group_partition)
+
+    w.app.agent(w.topic("control"), name="control")(on_control)
+
+    async def send_ticks() -> None:
+        """Time-driven detection runs even when no record arrives: each worker ticks the
+        control partitions it owns."""
+        at = w.clock.now()
+        tick = encode(Tick(event_id=f"tick:{at.isoformat()}", at=at))
+        owned = {tp.partition for tp in w.app.consumer.assignment() if tp.topic == names.control}
+        for partition in sorted(owned):
+            await w.topic("control").send(key=None, value=tick, partition=partition)
+
+    if settings.tick_interval_s > 0:
+        w.app.timer(interval=settings.tick_interval_s, name="ticks")(send_ticks)
+
+    closed: dict[str, str] = {}
+
+    async def month_close() -> None:
+        """After a local month ends (plus the grace period), ask every partition to close it.
+        Every worker may ask; a close is idempotent, so the first one counts."""
+        month = due_close(w.clock.now(), timedelta(seconds=settings.close_grace_s))
+        if closed.get("month") == month:
+            return
+        for partition in range(n):
+            record = encode(close_record(month, "timer"))
+            await w.topic("control").send(key=None, value=record, partition=partition)
+        closed["month"] = month
+
+    if settings.close_timer:
+        w.app.timer(interval=60.0, name="month-close")(month_close)
