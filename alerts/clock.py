@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -53,14 +53,33 @@ class Watermark:
         if source not in self.seen or event_time > self.seen[source]:
             self.seen[source] = event_time
 
-    def advance(self, tick_at: datetime, lagging: Iterable[str] = ()) -> datetime | None:
-        """Event time as of a tick at ``tick_at``, given the inputs still ``lagging``
-        (None while a lagging input has not been read at all: nothing is known of it)."""
+    def advance(
+        self, tick_at: datetime, lagging: Iterable[str] = (), lateness: timedelta = timedelta(0)
+    ) -> datetime | None:
+        """Event time as of a tick at ``tick_at``, given the inputs still ``lagging``, less
+        the ``lateness`` records may have (None while a lagging input has not been read at
+        all: nothing is known of it)."""
         behind = [self.seen.get(s) for s in lagging]
         if None not in behind:
-            at = min([tick_at, *(t for t in behind if t is not None)])
+            at = min([tick_at, *(t for t in behind if t is not None)]) - lateness
             self.value = at if self.value is None else max(self.value, at)
         return self.value
+
+    def release_point(
+        self, lagging: Collection[str] = (), lateness: timedelta = timedelta(0)
+    ) -> datetime | None:
+        """Up to when held records may be applied now: everything received, when no input
+        is lagging; else up to the lowest point the lagging inputs have reached, less the
+        lateness their own records may have (or what the ticks already passed: records
+        older than that are late, not held)."""
+        if lagging:
+            behind = [self.seen.get(s) for s in lagging]
+            at = None if None in behind else min(t for t in behind if t is not None) - lateness
+        else:
+            at = max(self.seen.values(), default=None)
+        if at is None or (self.value is not None and self.value > at):
+            return self.value
+        return at
 
 
 class Marks:

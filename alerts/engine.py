@@ -151,6 +151,17 @@ def advance(
     return det, events
 
 
+def next_due(env: Env, det: Detection) -> datetime | None:
+    """When event time next needs to reach this subject with no input (its earliest
+    deadline, or a security period's edge); None while it is not watched."""
+    if det.at is None:
+        return None
+    ctx = context(env, det, det.at)
+    dues = [d.due(ctx, state_of(det, d), det.book) for d in DETECTORS]
+    dues.append(_boundary(env, det.at))
+    return min((max(due, det.at) for due in dues if due is not None), default=None)
+
+
 def _boundary(env: Env, after: datetime) -> datetime | None:
     """The next start or end of a security period covering the subject's office."""
     office = env.subject.office_id

@@ -4,9 +4,10 @@ Two halves, both pure:
 
 - the **group detector** sees every fix of every member of one group (a case's
   co-offenders): the workers repartition those fixes by group, so all of a group's members
-  meet in one place whatever partitions their own records live in. Fed in event-time order
-  (:mod:`alerts.order`), it keeps, per pair, the run of time they have been together, and
-  decides ``together`` once a run lasts the dwell time and ``apart`` when it ends;
+  meet in one place whatever partitions their own records live in. Fixes are held until
+  every member's own fixes have got past them (:func:`group_watermark`), then judged in
+  event-time order: per pair, the run of time they have been together; ``together`` once a
+  run lasts the dwell time, ``apart`` when it ends;
 - the **subject detector** turns those decisions, sent back to each subject's partition as
   :class:`~models.events.Sighting` records, into the subject's gathering alert.
 
@@ -16,7 +17,7 @@ alert ids in any arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 import msgspec
@@ -148,11 +149,26 @@ DETECTOR = Gathering()
 
 class GroupBuffer(msgspec.Struct, frozen=True, omit_defaults=True):
     """A group's detector state and the members' fixes not yet judged (durable: they wait
-    for every source partition's watermark to pass them)."""
+    until every member's own fixes have got past them)."""
 
     state: GroupState = GroupState()
     pending: tuple[LocationFix, ...] = ()
     at: datetime | None = None  # event time judged up to
+    latest: dict[str, datetime] = {}  # member -> event time of its latest fix
+
+
+def group_watermark(
+    buf: GroupBuffer, members: Collection[str], marks: datetime | None, wait: timedelta
+) -> datetime | None:
+    """How far a group may be judged: as far as its slowest member's fixes have got (each
+    member's fixes come in its own order), or, past a member silent too long (or never
+    heard from), as far as the workers' event time less ``wait``."""
+    heard = [buf.latest.get(m) for m in members]
+    slowest = None if None in heard or not heard else min(t for t in heard if t is not None)
+    fallback = None if marks is None else marks - wait
+    if slowest is None or (fallback is not None and fallback > slowest):
+        return fallback
+    return slowest
 
 
 def _order(fix: LocationFix) -> tuple[datetime, str, str]:
@@ -166,7 +182,10 @@ def group_push(buf: GroupBuffer, fix: LocationFix) -> GroupBuffer | None:
         return None
     if any(f.event_id == fix.event_id for f in buf.pending):
         return buf
-    return msgspec.structs.replace(buf, pending=tuple(sorted((*buf.pending, fix), key=_order)))
+    who, t = fix.subject_id, fix.occurred_at
+    latest = {**buf.latest, who: max(t, buf.latest.get(who, t))}
+    pending = tuple(sorted((*buf.pending, fix), key=_order))
+    return msgspec.structs.replace(buf, pending=pending, latest=latest)
 
 
 Limits = tuple[float, timedelta]  # gathering distance (m) and dwell, in force at a time
@@ -197,5 +216,5 @@ def group_release(
             break
         out += more
     at = watermark if at is None else max(at, watermark)  # nothing at or before it is left
-    new = GroupBuffer(state, tuple(pending), at)
+    new = GroupBuffer(state, tuple(pending), at, buf.latest)
     return (buf if new == buf else new), out

@@ -42,6 +42,8 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     version: str
+    lateness_s: Seconds  # how late a record may arrive and still be judged in order
+    group_wait_s: Seconds  # longest a silent co-offender holds the group's judgement back
     normal: Thresholds
     security: Thresholds
 

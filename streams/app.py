@@ -70,6 +70,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     async def forget(sender: Any, *args: Any, **kwargs: Any) -> None:
         w.live.clear()  # another worker may own them next: read the table again
         w.offsets.clear()
+        w.flows.clear()  # held records are not acknowledged: delivered again to the owner
 
     for module in (inputs, gathering, ticks, outputs, timers):
         module.register(w)

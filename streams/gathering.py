@@ -1,20 +1,22 @@
 """Gathering's repartition: co-offenders' fixes meet by group; decisions go back by subject.
 
-A group partition judges its groups' fixes in event-time order once every source partition
-has marked that it is past them (:class:`alerts.clock.Marks`), so a backlog in which one
-subject's partition runs ahead of another's changes nothing. A group's held fixes and its
-detector state live in a table: a restart loses nothing.
+A group judges its members' fixes in event-time order once every member's own fixes have
+got past them (:func:`alerts.gathering.group_watermark`), so a backlog in which one
+subject's partition runs ahead of another's changes nothing; a member silent for longer
+than the policy's ``group_wait_s`` holds nothing back past the workers' event time (the
+lowest of the source partitions' marks). A group's held fixes and its detector state live
+in a table: a restart loses nothing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 from faust.types import StreamT
 
 from alerts.clock import Marks
-from alerts.gathering import GroupBuffer, group_push, group_release
+from alerts.gathering import GroupBuffer, group_push, group_release, group_watermark
 from models.events import GroupFix, Mark, Rejection, Sighting, decode, decode_group, encode
 from streams import metrics
 from streams.control import partition_of
@@ -33,10 +35,16 @@ def register(w: Worker) -> None:
     marks: dict[int, Marks] = {}
     held: dict[int, set[bytes]] = {}  # group partition -> groups with fixes held
 
-    async def release(partition: int, keys: set[bytes], watermark: datetime) -> None:
+    wait = timedelta(seconds=w.pipeline.policy.group_wait_s)
+
+    async def release(partition: int, keys: set[bytes], marked: datetime | None) -> None:
         for key in sorted(keys):
             raw = groups.get(key)
             buf = GroupBuffer() if raw is None else _load(raw)
+            members = w.pipeline.members(key.decode())
+            watermark = group_watermark(buf, members, marked, wait)
+            if watermark is None:
+                continue
             new, sightings = group_release(buf, watermark, w.pipeline.group_limits(key.decode()))
             if new is not buf:
                 groups[key] = _dump(new)
@@ -69,12 +77,11 @@ def register(w: Worker) -> None:
                 elif pushed is not buf:
                     groups[key] = _dump(pushed)
                     held.setdefault(partition, set()).add(key)
-                mark.saw(record.source, record.fix.occurred_at)
-            elif isinstance(record, Mark):
+            else:
                 mark.saw(record.source, record.at)
-            watermark = mark.value()
-            if watermark is not None and held.get(partition):
-                await release(partition, set(held[partition]), watermark)
+            keys = {event.key} if isinstance(record, GroupFix) else set(held.get(partition, ()))
+            if keys & held.get(partition, set()):
+                await release(partition, keys, mark.value())
 
     async def on_sightings(stream: StreamT[bytes]) -> None:
         async for event in stream.events():

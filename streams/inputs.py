@@ -1,13 +1,18 @@
-"""The input agents: validate each record, apply it to its subject's state, publish what it
-decides, and forward co-offenders' fixes to their group."""
+"""The input agents: validate each record, hold it until its partition's event time passes
+it, then apply it to its subject's state in event-time order and publish what it decides.
+
+A held record is acknowledged only once applied, so a crash loses nothing: Kafka delivers
+it again. Co-offenders' fixes are forwarded to their group once applied.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from faust.types import StreamT
+from faust.types import TP, EventT, StreamT
 
 from models.events import (
     Activity,
@@ -26,7 +31,20 @@ from streams.worker import Worker, log
 
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 MAX_BUFFERED_FIXES = 100_000  # positions for the map are a copy; the topic keeps them all
+MAX_HELD = 200_000  # records a worker holds for order; past it the oldest go regardless
 INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
+
+
+@dataclass(slots=True)
+class Held:
+    """A valid record waiting for event time to pass it."""
+
+    name: str
+    stream: Any  # the agent's stream, which acknowledges it
+    event: EventT[bytes]
+    key: bytes
+    record: Any
+    apply: Callable[[SubjectState, Any], Outcome]
 
 
 def register(w: Worker) -> None:
@@ -50,39 +68,73 @@ def _agent(
     apply: Callable[[SubjectState, V], Outcome],
 ) -> None:
     async def process(stream: StreamT[bytes]) -> None:
-        """Validate each record, apply it to its subject's state, publish what it decides."""
-        ok = metrics.EVENTS.labels(name, "ok", "")
-        late = metrics.LATE.labels(name)
-        seconds = metrics.PROCESSING.labels(name)
-        async for event in stream.events():
-            started = time.perf_counter()
+        """Validate each record, hold it, apply what event time has passed."""
+        manual: Any = stream.noack()  # type: ignore[attr-defined]
+        async for event in manual.events():
             msg = event.message
             w.offsets[msg.topic, msg.partition] = msg.offset
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
                 await w.reject(event, valid)
+                await manual.ack(event)
                 continue
-            w.watermarks[msg.partition].saw(name, valid.occurred_at)
-            current = w.current(event.key)
-            judged = current.detection.at
-            if judged is not None and valid.occurred_at < judged:
-                late.inc()  # event time already judged past it: applied as it comes
-            try:
-                outcome = apply(current, valid)
-            except Exception as exc:  # a bug must not stop the partition: park the record
-                log.exception("processing failed")
-                await w.reject(event, Rejection("processing_error", type(exc).__name__))
-                continue
-            if outcome.rejected is not None:
-                await w.reject(event, outcome.rejected)
-            else:
-                ok.inc()
-            await w.publish(event.key, current, outcome)
-            seconds.observe(time.perf_counter() - started)
-            if isinstance(valid, LocationFix):
-                await _located(w, msg.partition, valid)
+            held = Held(name, manual, event, event.key, valid, apply)
+            flow, partition = w.flow(msg.partition), msg.partition
+            ready = flow.arrive(
+                name, valid.occurred_at, valid.event_id, held, lagging(w, partition)
+            )
+            await release(w, partition, ready)
 
     w.app.agent(w.topic(name), name=name)(process)
+
+
+def lagging(w: Worker, partition: int) -> list[str]:
+    """The inputs of a partition with records on the broker not yet read (as far as the
+    last fetch tells; an input not read at all since assignment counts as caught up)."""
+    out, consumer = [], w.app.consumer
+    for name in INPUTS:
+        topic = f"{w.settings.topic_prefix}.{name}"
+        done = w.offsets.get((topic, partition))
+        high = consumer.highwater(TP(topic, partition)) if done is not None else None
+        if high is not None and done is not None and done + 1 < high:
+            out.append(name)
+    return out
+
+
+async def release(w: Worker, partition: int, ready: list[Held]) -> None:
+    """Apply the records released, in their order (and, when too many are held, the
+    oldest regardless)."""
+    buffer = w.flow(partition).held
+    if len(buffer) > MAX_HELD:  # one input far ahead of another: order gives way to memory
+        forced = buffer.oldest(len(buffer) - MAX_HELD // 2)
+        metrics.FORCED.inc(len(forced))
+        ready += forced
+    for held in ready:
+        await _apply(w, partition, held)
+
+
+async def _apply(w: Worker, partition: int, held: Held) -> None:
+    started, name, event, record = time.perf_counter(), held.name, held.event, held.record
+    current = w.current(held.key)
+    judged = current.detection.at
+    if judged is not None and record.occurred_at < judged:
+        metrics.LATE.labels(name).inc()  # event time already judged past it
+    try:
+        outcome = held.apply(current, record)
+    except Exception as exc:  # a bug must not stop the partition: park the record
+        log.exception("processing failed")
+        await w.reject(event, Rejection("processing_error", type(exc).__name__))
+        await held.stream.ack(event)
+        return
+    if outcome.rejected is not None:
+        await w.reject(event, outcome.rejected)
+    else:
+        metrics.EVENTS.labels(name, "ok", "").inc()
+    await w.publish(held.key, current, outcome)
+    await held.stream.ack(event)
+    metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)
+    if isinstance(record, LocationFix):
+        await _located(w, partition, record)
 
 
 async def _located(w: Worker, partition: int, fix: LocationFix) -> None:

@@ -21,6 +21,12 @@ LATE = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+FORCED = Counter(
+    "ccwatch_forced_releases_total",
+    "Records applied before event time passed them because too many were held (one input "
+    "far ahead of another): their order is no longer guaranteed.",
+    registry=REGISTRY,
+)
 LATE_GROUP_FIXES = Counter(
     "ccwatch_late_group_fixes_total",
     "Co-offenders' fixes that reached their group after its event time had passed them: "

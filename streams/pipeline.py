@@ -125,6 +125,10 @@ class Pipeline:
         self.county = Area(registry.county) if registry.county else None
         self.exits = tuple(Area(z.geometry, z.buffer_m) for z in registry.exits)
         self._views: dict[tuple[str, str], View] = {}
+        self._groups: dict[str, list[SubjectRef]] = {}
+        for subject in sorted(registry.subjects.values(), key=lambda s: s.id):
+            if subject.case_id is not None:
+                self._groups.setdefault(subject.case_id, []).append(subject)
 
     def view(self, subject: SubjectRef, level: str) -> View:
         """The reference data one subject is judged with; built once per subject."""
@@ -276,10 +280,13 @@ class Pipeline:
         subject = self.registry.subjects.get(subject_id)
         return None if subject is None else subject.case_id
 
+    def members(self, group: str) -> list[str]:
+        return [s.id for s in self._groups.get(group, ())]
+
     def group_limits(self, group: str) -> Callable[[datetime], gathering.Limits]:
         """Gathering distance and dwell at a time: a security period covering any member's
         office tightens them for the whole group."""
-        offices = {s.office_id for s in self.registry.subjects.values() if s.case_id == group}
+        offices = {s.office_id for s in self._groups.get(group, ())}
 
         def at(when: datetime) -> gathering.Limits:
             tight = any(p.covers(when, o) for p in self.registry.periods for o in offices)

@@ -1,23 +1,30 @@
 """Rebuild decisions from past input events: a file (JSON lines) or the input topics.
 
-The same :class:`~streams.pipeline.Pipeline` as the workers, run in one process. Input
-records are applied in the order given; month closes come last, in month order, so any
-arrival order of the same events yields the same ledger.
+The same :class:`~streams.pipeline.Pipeline` as the workers, run in one process, with the
+records in event-time order and gathering judged by group as the workers judge it; month
+closes come last, in month order. Any arrival order of the same events yields the same
+alerts and ledger.
 """
 
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from models.events import MonthClose, Rejection, Tick, decode_control
+from alerts.clock import ManualClock
+from alerts.engine import next_due
+from alerts.gathering import GroupBuffer, group_push, group_release, group_watermark
+from alerts.order import RANK, Key, order
+from models.events import LocationFix, MonthClose, Rejection, Tick, decode_control
 from streams.control import close_record
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from streams.sink import DatabaseSink
@@ -98,10 +105,18 @@ def read_topics(
 class ReplayResult:
     applied: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    not_applied: list[tuple[str, str]] = field(default_factory=list)  # (event id, why)
     months: list[str] = field(default_factory=list)
     entries: int = 0
     recommendations: int = 0
     alerts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    kind: str
+    record: Any
+    apply: Callable[[SubjectState, Any], Outcome]
 
 
 def replay(
@@ -112,7 +127,14 @@ def replay(
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
-    """Apply input records, then close the months named (and any the log asks to close)."""
+    """Apply input records as the workers do, then close the months named (and any the log
+    asks to close).
+
+    The records are put in event-time order (:func:`alerts.order.order`), as a worker that
+    held them for order would apply them, with the ticks of the log between them at the
+    event time they advanced to; processing time is the latest tick's clock. So replaying
+    the topics gives the live alerts (same ids, same states) and the same ledger, and any
+    arrival order of the same records gives the same result."""
     handlers: dict[str, tuple[Callable[[bytes, bytes | None], Any], Callable[..., Outcome]]] = {
         "checkins": (pipeline.validate_checkin, pipeline.apply_checkin),
         "locations": (pipeline.validate_location, pipeline.apply_location),
@@ -121,54 +143,142 @@ def replay(
         "alert-actions": (pipeline.validate_action, pipeline.apply_action),
         "devices": (pipeline.validate_device, pipeline.apply_device),
     }
-    states: dict[str, SubjectState] = {}
     result = ReplayResult()
-    pending: list[Outcome] = []
     months = set(close_months)
-    ticked: set[str] = set()
-
-    def flush() -> None:
-        if sink is not None:
-            sink.write_alerts([a for o in pending for a in o.alerts])
-            sink.write_points([p for o in pending for p in o.points])
-            sink.write_recommendations([r for o in pending for r in o.recommendations])
-        pending.clear()
-
-    def keep(subject_id: str, outcome: Outcome) -> None:
-        states[subject_id] = outcome.state
-        result.entries += len(outcome.points)
-        result.recommendations += len(outcome.recommendations)
-        result.alerts += len(outcome.alerts)
-        if outcome.points or outcome.recommendations or outcome.alerts:
-            pending.append(outcome)
-            if len(pending) >= batch:
-                flush()
-
-    for record in records:
+    timeline: list[tuple[Key, _Input | Tick]] = []
+    ticks: set[str] = set()
+    lateness = timedelta(seconds=pipeline.policy.lateness_s)
+    for record in records:  # validated as they come, against the pipeline's own clock
         if progress:
             progress(1)
         if record.topic == "control":
             control = decode_control(record.value)
             if isinstance(control, MonthClose):
                 months.add(control.month)
-            elif isinstance(control, Tick) and control.event_id not in ticked:
-                ticked.add(control.event_id)  # one per partition live: once here
-                for subject_id in sorted(pipeline.registry.subjects):
-                    state = states.get(subject_id, EMPTY_STATE)
-                    keep(subject_id, pipeline.tick(state, subject_id, control))
+            elif isinstance(control, Tick) and control.event_id not in ticks:
+                ticks.add(control.event_id)  # one per partition live: once here
+                timeline.append(((control.at - lateness, len(RANK) + 1, control.event_id), control))
             continue
         validate, apply = handlers[record.topic]
         event = validate(record.value, record.key)
         if isinstance(event, Rejection):
             result.rejected[event.reason] = result.rejected.get(event.reason, 0) + 1
             continue
-        keep(event.subject_id, apply(states.get(event.subject_id, EMPTY_STATE), event))
-        result.applied += 1
+        key = order(event.occurred_at, record.topic, event.event_id)
+        timeline.append((key, _Input(record.topic, event, apply)))
+    timeline.sort(key=lambda item: item[0])
+    run = _Run(pipeline, sink, result, batch)
+    run.play(timeline)
     for month in sorted(months):
         close = close_record(month, "replay")
         for subject_id in sorted(pipeline.registry.subjects):
-            state = states.get(subject_id, EMPTY_STATE)
-            keep(subject_id, pipeline.close_month(state, subject_id, close))
-    flush()
+            state = run.states.get(subject_id, EMPTY_STATE)
+            run.keep(subject_id, pipeline.close_month(state, subject_id, close))
+        run.flush()
     result.months = sorted(months)
     return result
+
+
+class _Run:
+    """One pass over the timeline with a clock of its own (processing time: the ticks')."""
+
+    def __init__(
+        self, pipeline: Pipeline, sink: DatabaseSink | None, result: ReplayResult, batch: int
+    ) -> None:
+        self.pipeline, self.sink, self.result, self.batch = pipeline, sink, result, batch
+        self.states: dict[str, SubjectState] = {}
+        self.pending: list[Outcome] = []
+        self.groups: dict[str, GroupBuffer] = {}
+        self.dues: list[tuple[datetime, str]] = []  # subjects' next deadlines (a heap)
+
+    def play(self, timeline: list[tuple[Key, _Input | Tick]]) -> None:
+        p = self.pipeline
+        own = p.clock
+        clock = ManualClock(timeline[0][0][0]) if timeline else None
+        try:
+            for key, item in timeline:
+                if clock is None:
+                    break
+                p.clock = clock
+                if isinstance(item, Tick):
+                    clock.set(max(clock.now(), item.at))
+                    self.tick(key[0])
+                    continue
+                clock.set(max(clock.now(), key[0]))
+                self.apply(item)
+        finally:
+            p.clock = own
+        self.flush()
+
+    def apply(self, item: _Input) -> None:
+        record = item.record
+        subject_id = record.subject_id
+        outcome = item.apply(self.states.get(subject_id, EMPTY_STATE), record)
+        if outcome.rejected is not None:  # reported, never counted as applied
+            why = outcome.rejected.reason
+            self.result.rejected[why] = self.result.rejected.get(why, 0) + 1
+            self.result.not_applied.append((record.event_id, outcome.rejected.detail))
+        else:
+            self.result.applied += 1
+        self.keep(subject_id, outcome)
+        if isinstance(record, LocationFix):
+            self.gather(record, None)
+
+    def gather(self, fix: LocationFix | None, marks: datetime | None) -> None:
+        """A co-offender's fix to its group, judged as the group partitions judge it."""
+        p, wait = self.pipeline, timedelta(seconds=self.pipeline.policy.group_wait_s)
+        if fix is not None:
+            group = p.group_of(fix.subject_id)
+            if group is None:
+                return
+            pushed = group_push(self.groups.get(group, GroupBuffer()), fix)
+            if pushed is None:
+                return
+            self.groups[group] = pushed
+            names = [group]
+        else:
+            names = sorted(self.groups)
+        for group in names:
+            buf = self.groups[group]
+            watermark = group_watermark(buf, p.members(group), marks, wait)
+            if watermark is None:
+                continue
+            self.groups[group], sightings = group_release(buf, watermark, p.group_limits(group))
+            for seen in sightings:
+                state = self.states.get(seen.subject_id, EMPTY_STATE)
+                self.keep(seen.subject_id, p.apply_sighting(state, seen))
+
+    def tick(self, at: datetime) -> None:
+        """Event time reaches ``at``: subjects with a deadline by then, and those with an
+        alert that may be past its SLA, are ticked (the rest have nothing to decide)."""
+        p = self.pipeline
+        tick = Tick(event_id=f"replay:{at.isoformat()}", at=at)
+        while self.dues and self.dues[0][0] <= at:
+            _, subject_id = heapq.heappop(self.dues)
+            self.keep(subject_id, p.tick(self.states[subject_id], subject_id, tick))
+        for subject_id, state in list(self.states.items()):
+            if any(
+                a.state == "open" and not a.escalated for a in state.detection.book.open.values()
+            ):
+                self.keep(subject_id, p.tick(state, subject_id, tick))
+        self.gather(None, at)
+
+    def keep(self, subject_id: str, outcome: Outcome) -> None:
+        self.states[subject_id] = outcome.state
+        due = next_due(self.pipeline.env(subject_id, outcome.state), outcome.state.detection)
+        if due is not None:
+            heapq.heappush(self.dues, (due, subject_id))
+        self.result.entries += len(outcome.points)
+        self.result.recommendations += len(outcome.recommendations)
+        self.result.alerts += len(outcome.alerts)
+        if outcome.points or outcome.recommendations or outcome.alerts:
+            self.pending.append(outcome)
+            if len(self.pending) >= self.batch:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.sink is not None:
+            self.sink.write_alerts([a for o in self.pending for a in o.alerts])
+            self.sink.write_points([p for o in self.pending for p in o.points])
+            self.sink.write_recommendations([r for o in self.pending for r in o.recommendations])
+        self.pending.clear()

@@ -17,7 +17,7 @@ from faust.types import TP, StreamT
 from models.events import MonthClose, Rejection, Tick, decode_control, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
-from streams.inputs import INPUTS
+from streams.inputs import INPUTS, release
 from streams.worker import Worker, log
 
 
@@ -51,7 +51,8 @@ def register(w: Worker) -> None:
                 continue
             partition, count = event.message.partition, 0
             if isinstance(record, Tick):
-                found = w.watermarks[partition].advance(record.at, await lagging(partition))
+                found, ready = w.flow(partition).tick(record.at, await lagging(partition))
+                await release(w, partition, ready)  # held records up to it come first
                 if found is None:
                     continue
                 at, as_of = found, msgspec.structs.replace(record, at=found)

@@ -5,15 +5,15 @@ registers its agents and timers on one :class:`Worker`."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 from faust.types import EventT, TopicT
 
-from alerts.clock import Clock, Watermark
+from alerts.clock import Clock
+from alerts.order import Partition
 from ccwatch.settings import Settings
 from models.events import AlertEvent, LocationFix, Rejection, encode
 from streams import metrics
@@ -39,10 +39,11 @@ class Worker:
     tables: dict[str, Any] = field(default_factory=dict)
     # Subjects' states as of their latest record; the table holds the durable version.
     live: dict[bytes, SubjectState] = field(default_factory=dict)
-    # Event time per partition of the co-partitioned inputs (one rule: alerts.clock).
-    watermarks: defaultdict[int, Watermark] = field(default_factory=lambda: defaultdict(Watermark))
     # The last offset processed per input topic partition (to tell what is caught up).
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Per partition of the co-partitioned inputs: its event time, and the valid records
+    # waiting for it to pass them (alerts.order.Partition).
+    flows: dict[int, Partition[Any]] = field(default_factory=dict)
     # Positions for the map, written in batches by a timer.
     fixes: list[LocationFix] = field(default_factory=list)
 
@@ -54,6 +55,12 @@ class Worker:
                 full, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             )
         return self.topics[name]
+
+    def flow(self, partition: int) -> Partition[Any]:
+        if partition not in self.flows:
+            lateness = timedelta(seconds=self.pipeline.policy.lateness_s)
+            self.flows[partition] = Partition(lateness)
+        return self.flows[partition]
 
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)
