@@ -50,7 +50,11 @@ PLACES = [
     (30.850, 121.850),  # Luchao port, Shanghai (an exit)
 ]
 ACCURACY = [10.0, 15.0, 60.0, 250.0, 1500.0, 4600.0]
-TOPIC = {CheckIn: "checkins", LocationFix: "locations", DeviceEvent: "devices"}
+TOPIC: dict[type[Any], str] = {
+    CheckIn: "checkins",
+    LocationFix: "locations",
+    DeviceEvent: "devices",
+}
 
 
 @st.composite
@@ -159,7 +163,7 @@ def delivered(records: list[Any], actions: list[AlertAction], rnd: random.Random
         topic = "alert-actions" if isinstance(r, AlertAction) else TOPIC[type(r)]
         queues[topic].append(r)
     queues["control"] = ticks()
-    for topic, q in queues.items():
+    for q in queues.values():
         delay = {id(r): rnd.uniform(0, lateness) for r in q}
         q.sort(key=lambda r: _time(r) + timedelta(seconds=delay[id(r)]))
     out = []
@@ -170,7 +174,7 @@ def delivered(records: list[Any], actions: list[AlertAction], rnd: random.Random
 
 
 def _time(record: Any) -> datetime:
-    return record.at if isinstance(record, Tick) else record.occurred_at  # type: ignore[no-any-return]
+    return record.at if isinstance(record, Tick) else record.occurred_at
 
 
 def worker(queued: list[Queued]) -> list[AlertEvent]:
@@ -183,7 +187,7 @@ def worker(queued: list[Queued]) -> list[AlertEvent]:
     states: dict[str, SubjectState] = {}
     groups: dict[str, GroupBuffer] = {}
     alerts: list[AlertEvent] = []
-    remaining = defaultdict(int)
+    remaining: defaultdict[str, int] = defaultdict(int)
     for q in queued:
         remaining[q.topic] += 1
 
@@ -202,12 +206,13 @@ def worker(queued: list[Queued]) -> list[AlertEvent]:
     def apply(record: Any) -> None:
         clock.set(max(clock.now(), record.occurred_at))
         state = states.get(record.subject_id, EMPTY_STATE)
-        step = {
+        steps: dict[type[Any], Any] = {
             CheckIn: p.apply_checkin,
             LocationFix: p.apply_location,
             DeviceEvent: p.apply_device,
             AlertAction: p.apply_action,
-        }[type(record)]
+        }
+        step = steps[type(record)]
         keep(record.subject_id, step(state, record))
         group = p.group_of(record.subject_id) if isinstance(record, LocationFix) else None
         if group is not None:
