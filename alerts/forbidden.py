@@ -1,8 +1,9 @@
 """Forbidden zones (进入禁止区域): a prohibition order's places, some only at night.
 
 A fix counts when it lies inside the zone (grown by its buffer and the policy's) and is
-precise enough to accuse (not a cell-tower fix); a second such fix, or the dwell time
-with no fix elsewhere, alerts, and leaving clears it.
+precise enough to accuse (not a cell-tower fix); a second such fix, or a later one still
+inside after the dwell time, alerts, and leaving clears it. A single fix inside never
+alerts by itself: a subject passing by is not in the zone.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from alerts.geofence import Zone
 from alerts.lifecycle import AlertBook, clear, raise_alert
-from alerts.protocol import Context, Input, Step, Time
+from alerts.protocol import Context, Input, Step
 from models.events import AlertType, LocationFix
 
 PRECISE_ENOUGH_M = 200.0
@@ -31,19 +31,9 @@ class ForbiddenZone:
     State = ZoneState
 
     def due(self, ctx: Context, state: ZoneState, book: AlertBook) -> datetime | None:
-        if state.zone is None or state.since is None or book.get("forbidden_zone"):
-            return None
-        return state.since + timedelta(seconds=ctx.limits.forbidden_dwell_s)
+        return None  # decided on fixes only
 
     def step(self, ctx: Context, state: ZoneState, book: AlertBook, item: Input) -> Step:
-        if isinstance(item, Time):
-            zones = ctx.view.zones.get(ctx.limits.forbidden_buffer_m, ())
-            zone = next((z for z in zones if z.id == state.zone), None)
-            if zone is None or state.since is None or book.get("forbidden_zone"):
-                return state, book, []
-            if item.at - state.since < timedelta(seconds=ctx.limits.forbidden_dwell_s):
-                return state, book, []
-            return self._raise(ctx, state, book, zone, None)
         if not isinstance(item, LocationFix) or not ctx.plausible:
             return state, book, []
         fix = item
@@ -74,27 +64,16 @@ class ForbiddenZone:
         dwell = timedelta(seconds=ctx.limits.forbidden_dwell_s)
         if len(evidence) < 2 and fix.occurred_at - since < dwell:
             return ZoneState(zone.id, since, evidence), book, []
-        return self._raise(ctx, ZoneState(zone.id, since, evidence), book, zone, where)
-
-    def _raise(
-        self,
-        ctx: Context,
-        state: ZoneState,
-        book: AlertBook,
-        zone: Zone,
-        where: tuple[float, float, float] | None,
-    ) -> Step:
-        assert state.since is not None
         book, events = raise_alert(
             ctx,
             book,
             "forbidden_zone",
-            state.evidence,
-            state.since,
+            evidence,
+            since,
             (zone.name, f"inside {zone.name}"),
             where,
         )
-        return ZoneState(zone.id, state.since, state.evidence[-2:]), book, events
+        return ZoneState(zone.id, since, evidence[-2:]), book, events
 
 
 DETECTOR = ForbiddenZone()

@@ -31,6 +31,11 @@ from streams.worker import Worker
 
 def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
     """Build the worker app for ``settings`` (the broker address must be set)."""
+    return build_worker(settings, clock).app
+
+
+def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
+    """The app with its shared parts (the agents' tests drive it with test_context)."""
     assert settings.kafka_bootstrap, "create_app needs a broker address"
     engine = make_engine(settings.database_url)
     clock = clock or SystemClock()
@@ -83,7 +88,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
             ready_file.parent.mkdir(parents=True, exist_ok=True)
             ready_file.touch()
 
-    return app
+    return w
 
 
 def _datadir(settings: Settings) -> Path:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from faust.types import TP, EventT, StreamT
+from faust.types import EventT, StreamT
 
 from models.events import (
     Activity,
@@ -32,7 +32,6 @@ from streams.worker import Worker, log
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 MAX_BUFFERED_FIXES = 100_000  # positions for the map are a copy; the topic keeps them all
 MAX_HELD = 200_000  # records a worker holds for order; past it the oldest go regardless
-INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
 
 
 @dataclass(slots=True)
@@ -80,25 +79,10 @@ def _agent(
                 continue
             held = Held(name, manual, event, event.key, valid, apply)
             flow, partition = w.flow(msg.partition), msg.partition
-            ready = flow.arrive(
-                name, valid.occurred_at, valid.event_id, held, lagging(w, partition)
-            )
+            ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, w.lagging(partition))
             await release(w, partition, ready)
 
     w.app.agent(w.topic(name), name=name)(process)
-
-
-def lagging(w: Worker, partition: int) -> list[str]:
-    """The inputs of a partition with records on the broker not yet read (as far as the
-    last fetch tells; an input not read at all since assignment counts as caught up)."""
-    out, consumer = [], w.app.consumer
-    for name in INPUTS:
-        topic = f"{w.settings.topic_prefix}.{name}"
-        done = w.offsets.get((topic, partition))
-        high = consumer.highwater(TP(topic, partition)) if done is not None else None
-        if high is not None and done is not None and done + 1 < high:
-            out.append(name)
-    return out
 
 
 async def release(w: Worker, partition: int, ready: list[Held]) -> None:

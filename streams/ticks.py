@@ -12,35 +12,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import msgspec
-from faust.types import TP, StreamT
+from faust.types import StreamT
 
 from models.events import MonthClose, Rejection, Tick, decode_control, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
-from streams.inputs import INPUTS, release
+from streams.inputs import release
 from streams.worker import Worker, log
 
 
 def register(w: Worker) -> None:
     settings, names = w.settings, w.settings.topics
     n = settings.partitions
-
-    async def lagging(partition: int) -> list[str]:
-        """The inputs of a partition with records not yet processed."""
-        consumer, out = w.app.consumer, []
-        for name in INPUTS:
-            topic = f"{settings.topic_prefix}.{name}"
-            tp = TP(topic, partition)
-            high = consumer.highwater(tp)
-            done = w.offsets.get((topic, partition))
-            if done is None:  # nothing processed here yet: where is the fetch position?
-                position = await consumer.position(tp)
-                behind = high is not None and position is not None and position < high
-            else:
-                behind = high is not None and done + 1 < high
-            if behind:
-                out.append(name)
-        return out
 
     async def on_control(stream: StreamT[bytes]) -> None:
         """Month closes and ticks for one partition: for every subject whose key maps to it."""
@@ -51,7 +34,7 @@ def register(w: Worker) -> None:
                 continue
             partition, count = event.message.partition, 0
             if isinstance(record, Tick):
-                found, ready = w.flow(partition).tick(record.at, await lagging(partition))
+                found, ready = w.flow(partition).tick(record.at, await w.lagging_now(partition))
                 await release(w, partition, ready)  # held records up to it come first
                 if found is None:
                     continue

@@ -8,8 +8,7 @@ from datetime import timedelta
 from models.localtime import local
 from models.registry import load_registry
 from streams import metrics
-from streams.inputs import INPUTS
-from streams.worker import Worker, short
+from streams.worker import INPUTS, Worker, short
 
 
 def register(w: Worker) -> None:
@@ -35,7 +34,7 @@ def register(w: Worker) -> None:
             if tp.topic not in inputs:
                 continue
             done = w.offsets.get((tp.topic, tp.partition))
-            high = consumer.highwater(tp)
+            high = w.highwater(tp.topic, tp.partition)
             if high is None:
                 continue
             position = done + 1 if done is not None else await consumer.position(tp)

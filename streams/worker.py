@@ -4,13 +4,15 @@ registers its agents and timers on one :class:`Worker`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import EventT, TopicT
+from faust.exceptions import ConsumerNotStarted
+from faust.types import TP, EventT, TopicT
 
 from alerts.clock import Clock
 from alerts.order import Partition
@@ -21,6 +23,7 @@ from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_s
 from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
+INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
 
 
 def short(topic: str) -> str:
@@ -61,6 +64,38 @@ class Worker:
             lateness = timedelta(seconds=self.pipeline.policy.lateness_s)
             self.flows[partition] = Partition(lateness)
         return self.flows[partition]
+
+    def highwater(self, topic: str, partition: int) -> int | None:
+        """The partition's high watermark as of the last fetch (None before any)."""
+        try:
+            return self.app.consumer.highwater(TP(topic, partition))
+        except ConsumerNotStarted:
+            return None
+
+    def lagging(self, partition: int) -> list[str]:
+        """The inputs of a partition with records on the broker not yet read, as far as
+        the last fetch tells (an input not read since assignment counts as caught up)."""
+        out = []
+        for name in INPUTS:
+            topic = f"{self.settings.topic_prefix}.{name}"
+            done = self.offsets.get((topic, partition))
+            if done is not None and done + 1 < (self.highwater(topic, partition) or 0):
+                out.append(name)
+        return out
+
+    async def lagging_now(self, partition: int) -> list[str]:
+        """:meth:`lagging`, also asking where an input not read yet stands."""
+        out = self.lagging(partition)
+        for name in INPUTS:
+            topic = f"{self.settings.topic_prefix}.{name}"
+            if (topic, partition) in self.offsets:
+                continue
+            high = self.highwater(topic, partition)
+            with contextlib.suppress(ConsumerNotStarted):
+                position = await self.app.consumer.position(TP(topic, partition))
+                if high is not None and position is not None and position < high:
+                    out.append(name)
+        return out
 
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)
