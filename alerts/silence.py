@@ -59,28 +59,16 @@ class Silence:
         if not isinstance(item, Time) or found is None or item.at < found[1]:
             return state, book, []
         kind, track = found[0], ctx.track
-        if kind == "phone_off":
-            assert track.power_off_at is not None
-            hours = (item.at - track.power_off_at) / timedelta(hours=1)
-            book, events = raise_alert(
-                ctx,
-                book,
-                kind,
-                [f"power_off:{track.power_off_at.isoformat()}"],
-                track.power_off_at,
-                (f"手机关机已 {hours:.1f} 小时", f"phone off for {hours:.1f} h"),
-            )
-            return state, book, events
-        assert track.seen_at is not None
-        hours = (item.at - track.seen_at) / timedelta(hours=1)
-        book, events = raise_alert(
-            ctx,
-            book,
-            kind,
-            [f"silent_since:{track.seen_at.isoformat()}"],
-            track.seen_at,
-            (f"{hours:.1f} 小时无定位", f"no fix for {hours:.1f} h"),
+        since = track.power_off_at if kind == "phone_off" else track.seen_at
+        assert since is not None
+        hours = (item.at - since) / timedelta(hours=1)
+        label = "power_off" if kind == "phone_off" else "silent_since"
+        reason = (
+            (f"手机关机已 {hours:.1f} 小时", f"phone off for {hours:.1f} h")
+            if kind == "phone_off"
+            else (f"{hours:.1f} 小时无定位", f"no fix for {hours:.1f} h")
         )
+        book, events = raise_alert(ctx, book, kind, [f"{label}:{since.isoformat()}"], since, reason)
         return state, book, events
 
 

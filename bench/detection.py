@@ -1,14 +1,22 @@
 """Benchmark: absconding detection delay, and noise against a naive detector.
 
     .venv/bin/python bench/detection.py [--shore 300] [--fishers 60] [--departures 8]
+        [--cell 250] [--cell-days 4] [--cell-departures 8] [--no-broker]
 
-1. Noise: a day of realistic GPS for subjects living near the county line (accuracy
-   20-300 m, now and then a cell fix of 500-1500 m), fishermen with hours-long signal gaps
-   at sea, and a few real departures by ferry. The same fixes go through ccwatch's pipeline
-   (ticks every 5 minutes) and through a naive detector that alerts on any outside fix.
-2. Delay: a scripted ferry departure through the real broker and a worker process: event
-   time from the first outside fix to the fix that raises the alert, and wall time from
-   sending that fix to the alert arriving on the alerts topic.
+1. Noise, over two seeded populations, printed as one table:
+   A. a day of realistic GPS for subjects living near the county line (accuracy 20-300 m,
+      now and then a cell fix of 500-1500 m), fishermen with hours-long signal gaps at sea,
+      and a few real departures by ferry;
+   B. cell-positioned subjects living 0.5-3 km inside the county line, every fix a
+      cell-tower position of 1-5 km accuracy (bench/cell_population.py), over several days,
+      and a few who really leave.
+   The same fixes go through ccwatch's real pipeline (ticks every 5 minutes), through the
+   pipeline with the old far-outside rule (no accuracy term: ``far_accuracy_factor = 0``),
+   and through a naive detector that alerts on any outside fix. False alerts are counted
+   per 1,000 subject-days of the subjects who stay.
+2. Delay (skipped with --no-broker): a scripted ferry departure through the real broker
+   and a worker process: event time from the first outside fix to the fix that raises the
+   alert, and wall time from sending that fix to the alert arriving on the alerts topic.
 
 Prints the figures; asserts nothing. Targets: >= 20x fewer false alerts than naive, no
 missed departure, under 60 s of event time and under 1 s of processing.
@@ -25,14 +33,18 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import msgspec
+from cell_population import cell_population  # bench/ is on the path when run as a script
 from kafka import KafkaConsumer, KafkaProducer
 
 from alerts.clock import ManualClock
 from alerts.geofence import Area
+from alerts.policy import load_policy
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.reference import shengsi
 from ccwatch.seed import seed
@@ -49,6 +61,7 @@ DAY = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # local midnight, Nov 21
 PIER, LUCHAO = (30.722, 122.398), (30.850, 121.850)
 METRES = 111_320.0
 TRIALS = 10
+TICK = timedelta(minutes=5)
 
 
 def _fix(n: int, who: str, at: datetime, lat: float, lon: float, acc: float) -> LocationFix:
@@ -121,80 +134,232 @@ def noise_day(
     return people, fixes, {w for w in people if w.startswith("D-")}
 
 
+@dataclass
+class Replay:
+    """What a pipeline decided over a population's fixes."""
+
+    opened: list[Opened]
+    seconds: float  # wall time
+
+
+@dataclass(frozen=True)
+class Opened:
+    alert: AlertEvent
+    at: datetime  # event time of the decision
+    how: str  # the kind, and for out of bounds what confirmed it
+
+
+def replay(
+    pipeline: Pipeline, people: Iterable[str], fixes: list[LocationFix], end: datetime
+) -> Replay:
+    """The fixes in event-time order through the pipeline, with a tick every 5 minutes for
+    every subject (as a worker's timer does) until ``end``."""
+    who_all = list(people)
+    dwell = timedelta(seconds=pipeline.policy.normal.dwell_s)
+    states: dict[str, SubjectState] = {}
+    opened: list[Opened] = []
+    next_tick = DAY + TICK
+
+    def note(alerts: list[AlertEvent], at: datetime, fix_id: str | None) -> None:
+        for a in alerts:
+            if a.transition != "opened":
+                continue
+            how: str = a.alert_type
+            if a.alert_type == "out_of_bounds":
+                # Decided at the fix that confirmed it, or when the dwell time since the
+                # first clearly-outside fix ran out (a tick or a later fix woke it).
+                if a.evidence[-1] != fix_id:
+                    at, why = a.occurred_at + dwell, "dwell"
+                elif len(a.evidence) > 1:
+                    why = "second fix"
+                else:
+                    why = "dwell" if at - a.occurred_at >= dwell else "at once"
+                how = f"{how} ({why})"
+            opened.append(Opened(a, at, how))
+
+    def ticks_until(until: datetime) -> None:
+        nonlocal next_tick
+        while next_tick <= until:
+            tick = Tick(event_id=f"t{next_tick}", at=next_tick)
+            for who in who_all:
+                out = pipeline.tick(states.get(who, EMPTY_STATE), who, tick)
+                states[who] = out.state
+                note(out.alerts, next_tick, None)
+            next_tick += TICK
+
+    t0 = time.perf_counter()
+    for f in fixes:
+        ticks_until(f.occurred_at)
+        out = pipeline.apply_location(states.get(f.subject_id, EMPTY_STATE), f)
+        states[f.subject_id] = out.state
+        note(out.alerts, f.occurred_at, f.event_id)
+    ticks_until(end)
+    return Replay(opened, time.perf_counter() - t0)
+
+
+@dataclass
+class Figures:
+    """One detector's figures over one population."""
+
+    false: int  # alerts of any kind for subjects who stayed
+    caught: int  # departures with an out-of-bounds alert decided once they had left
+    delays: list[float]  # event time from leaving to that decision, seconds
+    kinds: Counter[str] = field(default_factory=Counter)  # of the false alerts
+    early: int = 0  # departures alerted before they left (noise, not the departure)
+    confirmed: Counter[str] = field(default_factory=Counter)  # what confirmed departures
+
+
+def judged(opened: list[Opened], left: dict[str, datetime]) -> Figures:
+    """ccwatch's figures: ``left`` is when each departure left."""
+    first: dict[str, Opened] = {}
+    early: set[str] = set()
+    for o in sorted(opened, key=lambda o: o.at):
+        who = o.alert.subject_id
+        if who in left and o.alert.alert_type == "out_of_bounds":
+            if o.at < left[who]:
+                early.add(who)
+            else:
+                first.setdefault(who, o)
+    false = Counter(o.how for o in opened if o.alert.subject_id not in left)
+    delays = [(o.at - left[who]).total_seconds() for who, o in first.items()]
+    confirmed = Counter(o.how.removeprefix("out_of_bounds (")[:-1] for o in first.values())
+    return Figures(sum(false.values()), len(first), delays, false, len(early), confirmed)
+
+
+def naive(
+    fixes: list[LocationFix], county: Area, left: dict[str, datetime], episodes: bool
+) -> Figures:
+    """A detector alerting on any outside fix (or once per run of outside fixes)."""
+    false, first, inside_now = 0, dict[str, float](), dict[str, bool]()
+    for f in fixes:
+        inside = county.contains(f.lat, f.lon)
+        was_inside = inside_now.get(f.subject_id, True)
+        inside_now[f.subject_id] = inside
+        if inside or (episodes and not was_inside):
+            continue
+        if f.subject_id not in left:
+            false += 1
+        elif f.occurred_at >= left[f.subject_id]:
+            first.setdefault(f.subject_id, (f.occurred_at - left[f.subject_id]).total_seconds())
+    return Figures(false, len(first), list(first.values()))
+
+
+@dataclass
+class Population:
+    label: str
+    people: dict[str, SubjectRef]
+    fixes: list[LocationFix]
+    left: dict[str, datetime]  # departures: when each left
+    days: int
+    staying: int  # subjects who do not leave
+
+    @property
+    def subject_days(self) -> int:
+        return self.staying * self.days
+
+
 def noise(args: argparse.Namespace, work: Path) -> None:
     url = f"sqlite:///{work / 'noise.db'}"
     migrate(url)
     engine = make_engine(url)
     seed(engine)
     base = load_registry(engine)
-    people, fixes, leaving = noise_day(random.Random(7), args.shore, args.fishers, args.departures)
-    clock = ManualClock(DAY + timedelta(days=2))
-    pipeline = Pipeline(replace(base, subjects=people), load_ruleset(), clock, 300)
     county = Area(base.county or {})
-    states: dict[str, SubjectState] = {}
-    ours: list[AlertEvent] = []
-    next_tick = DAY + timedelta(minutes=5)
-    t0 = time.perf_counter()
-    for f in fixes:
-        while f.occurred_at >= next_tick:
-            tick = Tick(event_id=f"t{next_tick}", at=next_tick)
-            for who in people:
-                out = pipeline.tick(states.get(who, EMPTY_STATE), who, tick)
-                states[who] = out.state
-                ours += out.alerts
-            next_tick += timedelta(minutes=5)
-        out = pipeline.apply_location(states.get(f.subject_id, EMPTY_STATE), f)
-        states[f.subject_id] = out.state
-        ours += out.alerts
-    elapsed = time.perf_counter() - t0
-    opened = [a for a in ours if a.transition == "opened"]
-    false_ours = [a for a in opened if a.subject_id not in leaving]
-    outside = [f for f in fixes if not county.contains(f.lat, f.lon)]
-    naive = [f for f in outside if f.subject_id not in leaving]
-    naive_episodes = _episodes(fixes, county, leaving)
-    caught = {a.subject_id for a in opened if a.alert_type == "out_of_bounds"} & leaving
-    first_out = {}
-    for f in outside:
-        first_out.setdefault(f.subject_id, f.occurred_at)
-    fix_time = {f.event_id: f.occurred_at for f in fixes}
-    delays = [
-        (fix_time[a.evidence[-1]] - first_out[a.subject_id]).total_seconds()
-        for a in opened
-        if a.alert_type == "out_of_bounds" and a.subject_id in leaving
-    ]
-    kinds = Counter(a.alert_type for a in false_ours)
-    print(
-        f"noise: {len(people)} subjects ({args.shore} near the county line, {args.fishers} "
-        f"fishermen, {args.departures} departures), {len(fixes):,} fixes, "
-        f"{len(outside):,} of them outside the county line"
+    rules, policy = load_ruleset(), load_policy()
+    old_rule = msgspec.structs.replace(
+        policy, normal=msgspec.structs.replace(policy.normal, far_accuracy_factor=0.0)
     )
-    print(
-        f"  naive (an alert per outside fix): {len(naive):,} false alerts; "
-        f"even one per outside episode: {naive_episodes:,}"
-    )
-    print(
-        f"  ccwatch: {len(false_ours)} false alerts {dict(kinds)}; "
-        f"{len(naive) / max(len(false_ours), 1):,.0f}x fewer than naive per fix, "
-        f"{naive_episodes / max(len(false_ours), 1):,.0f}x fewer than naive per episode"
-    )
-    print(
-        f"  real departures caught: {len(caught)} of {len(leaving)}; event-time delay from "
-        f"the first outside fix: max {max(delays, default=0):.0f} s, "
-        f"mean {sum(delays) / max(len(delays), 1):.0f} s"
-    )
-    print(f"  pipeline: {len(fixes) / elapsed:,.0f} fixes/s in one process, ticks included")
 
-
-def _episodes(fixes: list[LocationFix], county: Area, leaving: set[str]) -> int:
-    out, inside_now = 0, dict[str, bool]()
-    for f in fixes:
+    people, fixes, leaving = noise_day(random.Random(7), args.shore, args.fishers, args.departures)
+    outside_a = [f for f in fixes if not county.contains(f.lat, f.lon)]
+    left_a: dict[str, datetime] = {}
+    for f in outside_a:  # a ferry departure starts at its first outside fix
         if f.subject_id in leaving:
-            continue
-        inside = county.contains(f.lat, f.lon)
-        if not inside and inside_now.get(f.subject_id, True):
-            out += 1
-        inside_now[f.subject_id] = inside
-    return out
+            left_a.setdefault(f.subject_id, f.occurred_at)
+    cell = cell_population(random.Random(11), DAY, args.cell, args.cell_days, args.cell_departures)
+    left_b: dict[str, datetime] = {}
+    for f in cell.fixes:  # a cell departure starts at its first fix truly outside
+        if f.subject_id in cell.leaving and not county.contains(*cell.truth[f.event_id]):
+            left_b.setdefault(f.subject_id, f.occurred_at)
+    outside_b = sum(not county.contains(f.lat, f.lon) for f in cell.fixes)
+    a = Population("A. GPS near the line", people, fixes, left_a, 1, args.shore + args.fishers)
+    b = Population("B. cell, 1-5 km", cell.people, cell.fixes, left_b, args.cell_days, args.cell)
+
+    rows = [("population", "detector", "false alerts", "per 1,000 subject-days",
+             "departures caught", "delay max / mean")]  # fmt: skip
+    notes: list[str] = []
+    speed = 0.0
+    for pop in (a, b):
+        end = DAY + timedelta(days=pop.days)
+        clock = ManualClock(end + timedelta(days=1))
+        registry = replace(base, subjects=pop.people)
+        runs = [
+            ("naive: an alert per outside fix", naive(pop.fixes, county, pop.left, False)),
+            ("naive: one per outside episode", naive(pop.fixes, county, pop.left, True)),
+        ]
+        for name, rule in (("ccwatch, far rule without accuracy", old_rule), ("ccwatch", policy)):
+            run = replay(Pipeline(registry, rules, clock, 300, rule), pop.people, pop.fixes, end)
+            runs.append((name, judged(run.opened, pop.left)))
+            speed = len(pop.fixes) / run.seconds if pop is a else speed
+        for i, (name, fig) in enumerate(runs):
+            rows.append(
+                (
+                    pop.label if i == 0 else "",
+                    name,
+                    f"{fig.false:,}",
+                    f"{1000 * fig.false / pop.subject_days:,.1f}",
+                    f"{fig.caught} of {len(pop.left)}",
+                    _delays(fig.delays),
+                )
+            )
+            if name.startswith("ccwatch"):
+                notes.append(f"{pop.label[:2]} {name}: {_note(fig)}")
+    print(
+        f"noise: A. {len(people)} subjects for a day: {args.shore} living 50-400 m inside the "
+        f"county line (GPS of 20-300 m, 5% cell fixes of 500-1,500 m), {args.fishers} "
+        f"fishermen with 2-7 h signal gaps at sea, {len(left_a)} ferry departures; "
+        f"{len(fixes):,} fixes, {len(outside_a):,} of them outside the county line"
+    )
+    print(
+        f"       B. {args.cell} subjects for {args.cell_days} days living 0.5-3 km inside the "
+        f"county's south line, cell positions every 5 min of 1-5 km accuracy (the 68% radius "
+        f"of their error), and {len(left_b)} who leave by boat for 8-20 km outside; "
+        f"{len(cell.fixes):,} fixes, {outside_b:,} of them outside the county line"
+    )
+    print(
+        "       each replayed through the real Pipeline (a tick every 5 min); delay: event time "
+        "from a departure's first outside fix (A) or first fix truly outside (B) to the alert"
+    )
+    _print_table(rows)
+    for note in notes:
+        print(f"  {note}")
+    print(f"  pipeline: {speed:,.0f} fixes/s in one process, ticks included (A, ccwatch)")
+
+
+def _note(fig: Figures) -> str:
+    """What the false alerts were, and what confirmed each departure caught."""
+    kinds = ", ".join(f"{n:,} {k}" for k, n in fig.kinds.most_common()) or "none"
+    how = ", ".join(f"{n} {k}" for k, n in fig.confirmed.most_common()) or "none"
+    early = f"; alerted before they left: {fig.early}" if fig.early else ""
+    return f"false alerts: {kinds}; departures confirmed: {how}{early}"
+
+
+def _delays(delays: list[float]) -> str:
+    if not delays:
+        return "-"
+    return f"{max(delays):,.0f} s / {sum(delays) / len(delays):,.0f} s"
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
 
 
 def delay(work: Path) -> None:
@@ -300,14 +465,23 @@ def delay(work: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shore", type=int, default=300)
     parser.add_argument("--fishers", type=int, default=60)
     parser.add_argument("--departures", type=int, default=8)
+    parser.add_argument("--cell", type=int, default=250, help="cell subjects near the line")
+    parser.add_argument("--cell-days", type=int, default=4)
+    parser.add_argument("--cell-departures", type=int, default=8)
+    parser.add_argument(
+        "--no-broker", action="store_true", help="skip the delay through the broker and a worker"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ccwatch-bench-detect-"))
     noise(args, work)
-    delay(work)
+    if not args.no_broker:
+        delay(work)
 
 
 if __name__ == "__main__":

@@ -284,6 +284,8 @@ def replay(
         f"{result.months}; {result.entries} points entries, {result.alerts} alert "
         f"transitions, {result.recommendations} recommendations"
     )
+    for event_id, why in result.not_applied:  # officers' actions that could not apply
+        console.print(f"[yellow]not applied[/] {event_id}: {why}")
 
 
 @app.command()

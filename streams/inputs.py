@@ -47,16 +47,7 @@ class Held:
 
 
 def register(w: Worker) -> None:
-    p = w.pipeline
-    steps: dict[str, tuple[Callable[..., Any], Callable[..., Outcome]]] = {
-        "checkins": (p.validate_checkin, p.apply_checkin),
-        "locations": (p.validate_location, p.apply_location),
-        "activities": (p.validate_activity, p.apply_activity),
-        "decisions": (p.validate_decision, p.apply_decision),
-        "alert-actions": (p.validate_action, p.apply_action),
-        "devices": (p.validate_device, p.apply_device),
-    }
-    for name, (validate, apply) in steps.items():
+    for name, (validate, apply) in w.pipeline.steps().items():
         _agent(w, name, validate, apply)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -162,6 +162,17 @@ class Pipeline:
         subject = self.subject(subject_id)
         view = self.view(subject, state.ledger.level or subject.level)
         return Env(subject, view, self.policy, self.registry.periods, self.clock.now())
+
+    def steps(self) -> dict[str, tuple[Callable[..., Any], Callable[..., Outcome]]]:
+        """Per input topic (short name): how its records are validated, then applied."""
+        return {
+            "checkins": (self.validate_checkin, self.apply_checkin),
+            "locations": (self.validate_location, self.apply_location),
+            "activities": (self.validate_activity, self.apply_activity),
+            "decisions": (self.validate_decision, self.apply_decision),
+            "alert-actions": (self.validate_action, self.apply_action),
+            "devices": (self.validate_device, self.apply_device),
+        }
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:

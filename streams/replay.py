@@ -75,9 +75,11 @@ def read_log(path: Path) -> Iterator[LogRecord]:
 
 
 def read_topics(
-    bootstrap: str, topics: TopicNames, partitions: int, idle_s: float = 2.0
+    bootstrap: str, topics: TopicNames, partitions: int, idle_s: float = 5.0
 ) -> Iterator[LogRecord]:
-    """Every record of the input topics, from the start until none arrives for ``idle_s``."""
+    """Every record the input topics held when the read began: each partition is read up
+    to the high watermark its first fetch reported (ticks keep coming while workers run,
+    so "until nothing arrives" might never end); ``idle_s`` without records ends it too."""
     names = {f"{topics.prefix}.{kind}": kind for kind in KINDS}
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -88,15 +90,22 @@ def read_topics(
     parts = [TopicPartition(t, p) for t in names for p in range(partitions)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
+    ends: dict[TopicPartition, int] = {}
     try:
         quiet_since = time.monotonic()
         while time.monotonic() - quiet_since < idle_s:
             batches = consumer.poll(timeout_ms=200)
-            if batches:
-                quiet_since = time.monotonic()
+            for tp in parts:
+                high = consumer.highwater(tp)
+                if tp not in ends and high is not None:
+                    ends[tp] = high
             for tp, records in batches.items():
+                quiet_since = time.monotonic()
                 for rec in records:
-                    yield LogRecord(names[tp.topic], rec.key, rec.value)
+                    if rec.offset < ends.get(tp, rec.offset + 1):
+                        yield LogRecord(names[tp.topic], rec.key, rec.value)
+            if len(ends) == len(parts) and all(consumer.position(tp) >= ends[tp] for tp in parts):
+                return
     finally:
         consumer.close()
 
@@ -135,14 +144,7 @@ def replay(
     event time they advanced to; processing time is the latest tick's clock. So replaying
     the topics gives the live alerts (same ids, same states) and the same ledger, and any
     arrival order of the same records gives the same result."""
-    handlers: dict[str, tuple[Callable[[bytes, bytes | None], Any], Callable[..., Outcome]]] = {
-        "checkins": (pipeline.validate_checkin, pipeline.apply_checkin),
-        "locations": (pipeline.validate_location, pipeline.apply_location),
-        "activities": (pipeline.validate_activity, pipeline.apply_activity),
-        "decisions": (pipeline.validate_decision, pipeline.apply_decision),
-        "alert-actions": (pipeline.validate_action, pipeline.apply_action),
-        "devices": (pipeline.validate_device, pipeline.apply_device),
-    }
+    handlers = pipeline.steps()
     result = ReplayResult()
     months = set(close_months)
     timeline: list[tuple[Key, _Input | Tick]] = []

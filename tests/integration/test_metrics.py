@@ -60,6 +60,9 @@ def test_a_running_worker_serves_its_metrics(system: System) -> None:
     ):
         assert name in got, name
     assert {"alert_type": "out_of_bounds", "zone": "central"} in got["ccwatch_open_alerts"]
+    inputs = {"checkins", "locations", "activities", "decisions", "alert-actions", "devices"}
+    lagged = {s["topic"] for s in got["ccwatch_consumer_lag_records"]}
+    assert lagged <= inputs | {"control"}, lagged  # not the tables' changelogs
     labels = {v for samples in got.values() for s in samples for v in s.values()}
     assert not [v for v in labels if v.startswith(("SS-", "O-", "fix-", "SS-0003-"))]
     assert all(n.startswith("ccwatch_") for n in got if not n.startswith(("python_", "process_")))

@@ -1,18 +1,27 @@
-"""Two worker processes share one consumer group: the partitions are split between them and
-each subject's records are handled by exactly one."""
+"""Two worker processes share one consumer group: the partitions are split between them,
+each subject's records are handled by exactly one, and co-offenders whose partitions
+different workers own are still seen together."""
 
 from __future__ import annotations
 
+import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session
 
 from ccwatch.broker import free_port
 from ccwatch.reference import shengsi
+from models.reference import Subject
 from streams.control import partition_of
 from tests.factories import checkin, payload
 from tests.integration.harness import System
+from tests.integration.test_detection import first_gathering, fix, opened
+
+M = timedelta(minutes=1)
+SPOT = (30.7150, 122.4550)
 
 WORKER_SETTINGS = {"tick_interval_s": 0}
 
@@ -72,3 +81,25 @@ def test_two_workers_split_the_partitions(system: System) -> None:
     counts = system.wait_for("all check-ins handled", lambda: sum(c := handled()) == 20 and c)
     expected = [sum(1 for who in people if partition_of(who.encode(), 4) in mine) for mine in split]
     assert counts == expected  # each subject's records went to the worker owning its partition
+
+    # Gathering across workers: a co-offender whose partition the other worker owns.
+    home = next(i for i, mine in enumerate(split) if partition_of(b"SS-0010", 4) in mine)
+    mate = next(
+        p.id
+        for p in shengsi().subjects
+        if p.case_id is None and partition_of(p.id.encode(), 4) in split[1 - home]
+    )
+    with Session(system.engine) as session, session.begin():
+        session.get_one(Subject, mate).case_id = "C-2025-017"
+    time.sleep(3 * system.settings.registry_refresh_s)  # the workers reload the register
+    start = datetime.now(UTC) - 90 * M
+    for n in range(10):
+        for who, where in (("SS-0010", SPOT), (mate, SPOT), ("SS-0012", (30.712, 122.451))):
+            system.send(
+                system.settings.topics.locations,
+                who.encode(),
+                fix(n, who, start + n * 5 * M, where),
+            )
+    for who in ("SS-0010", mate):
+        system.wait_for(f"{who}'s gathering alert", partial(first_gathering, system, who), 60)
+    assert opened(system, "SS-0012", "gathering") == []  # 500 m away all along

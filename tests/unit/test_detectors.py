@@ -426,3 +426,72 @@ def test_forbidden_zones_grow_by_the_policy_buffer_wider_in_a_security_period() 
 
 
 NIGHT_PERIOD = SecurityPeriod("p-night", "安保", T0, T0 + 24 * H)
+
+
+# alerts a duty officer can trust ---------------------------------------------------------
+COARSE_FAR = (30.4535, 122.300)  # 7.4 km south of the county line
+
+
+def test_a_coarse_fix_far_out_is_not_enough_on_its_own() -> None:
+    s = Scenario()
+    assert s.fix(0 * M, COARSE_FAR, accuracy=4600).alerts == []  # a cell fix: could be inside
+    s.fix(5 * M, SOUTH_IN)  # and the next one is back inside
+    s.tick(60 * M)
+    assert s.steps("out_of_bounds") == []
+    precise = Scenario()
+    assert [a.transition for a in precise.fix(0 * M, COARSE_FAR).alerts] == ["opened"]
+
+
+def test_an_overstay_is_one_incident_not_two() -> None:
+    s = Scenario(registry(leaves={WHO: (leave(0 * M, 120 * M, "Shanghai"),)}))
+    s.fix(10 * M, OUTSIDE)
+    s.fix(150 * M, OUTSIDE)  # the leave ended 30 min ago: on the way back, within the grace
+    s.fix(160 * M, OUTSIDE)
+    s.tick(120 * M + 2 * H)  # the grace is over: an overstay
+    s.fix(120 * M + 2 * H + 10 * M, OUTSIDE)
+    s.fix(120 * M + 2 * H + 20 * M, OUTSIDE)
+    assert s.steps("leave_overstay") == ["opened"]
+    assert s.steps("out_of_bounds") == []  # the same trip: no second high alert
+
+
+def test_a_reason_names_its_alert_type_once() -> None:
+    s = Scenario(who="SS-0010")
+    s.fix(10 * H + 2 * M, NETCAFE)
+    [opened] = s.fix(10 * H + 4 * M, NETCAFE).alerts
+    assert opened.reason_zh.count("进入禁止区域") == 1, opened.reason_zh
+    assert opened.reason_en.count("forbidden zone") == 1, opened.reason_en
+
+
+# person-phone separation -----------------------------------------------------------------
+GOUQI = (30.705, 122.782)  # 32 km from the Caiyuan office's kiosk
+
+
+def test_a_check_in_while_the_phone_is_elsewhere_is_a_separation() -> None:
+    s = Scenario()
+    s.fix(0 * M, GOUQI)
+    s.at(3 * M)
+    state = s.state()
+    [opened] = s.pipeline.apply_checkin(state, checkin(1, 3 * M, subject=WHO)).alerts
+    assert opened.alert_type == "person_phone_separation" and opened.severity == "medium"
+    assert opened.evidence == [f"chk-{WHO}-1", f"fix-{WHO}-1"]
+
+
+def test_a_phone_with_its_owner_or_an_old_fix_is_no_separation() -> None:
+    near, old = Scenario(), Scenario()
+    near.fix(0 * M, INSIDE)
+    assert near.pipeline.apply_checkin(near.state(), checkin(1, 3 * M, subject=WHO)).alerts == []
+    old.fix(0 * M, GOUQI)  # then the phone went quiet for an hour: not evidence any more
+    old.at(60 * M)
+    assert old.pipeline.apply_checkin(old.state(), checkin(1, 60 * M, subject=WHO)).alerts == []
+
+
+def test_a_fix_far_from_the_kiosk_just_after_a_check_in_is_a_separation() -> None:
+    s = Scenario()
+    s.fix(0 * M, GOUQI)  # the phone stays in Gouqi
+    s.at(40 * M)  # its last fix is too old to judge the check-in by
+    assert (
+        s._take(WHO, s.pipeline.apply_checkin(s.state(), checkin(1, 40 * M, subject=WHO))).alerts
+        == []
+    )
+    [opened] = s.fix(45 * M, GOUQI).alerts
+    assert opened.alert_type == "person_phone_separation"

@@ -1,0 +1,83 @@
+"""Replay from the topics reproduces what the live worker decided: the same alerts (ids and
+states, ticks and an officer's verification included) and the same points entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from alerts.clock import SystemClock
+from ccwatch.reference import ABSCONDER_ID
+from ccwatch.seed import seed
+from models.db import make_engine, migrate
+from models.events import AlertAction, encode
+from models.records import Alert, PointsEntryRow
+from models.registry import load_registry
+from scoring.rules import load_ruleset
+from streams.pipeline import Pipeline
+from streams.replay import read_topics, replay
+from streams.sink import DatabaseSink
+from terminals.producer import make_producer, send_events
+from terminals.simulator import simulate_days
+from tests.factories import SOME_DAY
+from tests.integration.harness import System
+
+WORKER_SETTINGS = {"tick_interval_s": 1.0}
+
+
+def decided(engine: Engine) -> tuple[set[tuple[str, str, str]], set[str]]:
+    with Session(engine) as s:
+        alerts = {(a.id, a.alert_type, a.state) for a in s.scalars(select(Alert))}
+        return alerts, set(s.scalars(select(PointsEntryRow.id)))
+
+
+def replayed(system: System, n: int) -> tuple[set[tuple[str, str, str]], set[str]]:
+    url = f"sqlite:///{system.workdir / f'replay-{n}.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    seed(engine)
+    pipeline = Pipeline(load_registry(engine), load_ruleset(), SystemClock(), 300)
+    s = system.settings
+    result = replay(
+        read_topics(s.kafka_bootstrap, s.topics, s.partitions), pipeline, DatabaseSink(engine)
+    )
+    assert not result.not_applied
+    return decided(engine)
+
+
+def test_replay_from_the_topics_gives_the_live_alerts_and_entries(system: System) -> None:
+    t = system.settings.topics
+    send_events(make_producer(system.settings.kafka_bootstrap), t, simulate_days(SOME_DAY, 1))
+    opened = system.wait_for(
+        "the absconder's alert",
+        lambda: [a for a in decided(system.engine)[0] if a[1] == "out_of_bounds"],
+        60,
+    )
+    [(alert_id, _, _)] = opened
+    for n, action in enumerate(("acknowledge", "resolve")):
+        verdict = AlertAction(
+            event_id=f"officer-{n}",
+            subject_id=ABSCONDER_ID,
+            alert_id=alert_id,
+            action=action,  # type: ignore[arg-type]
+            officer_id="O-caiyuan-1",
+            occurred_at=datetime.now(UTC),
+            outcome="verified_violation" if action == "resolve" else None,
+        )
+        system.send(t.actions, ABSCONDER_ID.encode(), encode(verdict))
+    system.wait_for(
+        "the verification",
+        lambda: (alert_id, "out_of_bounds", "resolved") in decided(system.engine)[0],
+        60,
+    )
+    attempts = iter(range(100))
+    live = system.wait_for(
+        "live and replayed to agree",
+        lambda: (now := decided(system.engine)) == replayed(system, next(attempts)) and now,
+        90,
+    )
+    alerts, entries = live
+    assert len(alerts) > 5 and {a[1] for a in alerts} >= {"out_of_bounds", "signal_lost"}
+    assert any(e for e in entries)
