@@ -324,15 +324,20 @@ def run(
             "CCWATCH_READY_FILE": str(ready),
             "CCWATCH_TICK_INTERVAL_S": "0",  # simulated time ticks instead
         }
-        log_path = s.data_dir / "worker.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ccwatch", "worker"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
+
+        def start_worker() -> subprocess.Popen[bytes]:
+            log_path = s.data_dir / "worker.log"
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "ccwatch", "worker"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
+            return proc
+
+        proc: subprocess.Popen[bytes] | None = None
         web_proc = _start_web(s, env)
         stop = threading.Event()
         tail = threading.Thread(
@@ -350,15 +355,18 @@ def run(
         )
         tail.start()
         try:
-            _wait_ready(proc, ready)
             sim_day = date.fromisoformat(day) if day else _yesterday()
             events = with_ticks(simulate_days(sim_day, history + 1, seed), TICK, s.partitions)
             start = datetime.combine(sim_day, datetime.min.time(), LOCAL_TZ)
             before = [e for e in events if e.occurred_at < start]
             today = [e for e in events if e.occurred_at >= start]
             producer = make_producer(s.kafka_bootstrap)
+            # The history is a backlog: on the broker before the worker reads it, so the
+            # worker applies it in event-time order (docs/detection.md).
             console.print(f"[cyan]history: {history} days, {len(before)} records[/]")
             send_events(producer, s.topics, before, 0)
+            proc = start_worker()
+            _wait_ready(proc, ready)
             console.print(f"[cyan]simulating {sim_day}: {len(today)} records at x{speed:g}[/]")
             send_events(producer, s.topics, today, speed, on_send=_announce)
             console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
@@ -370,6 +378,8 @@ def run(
         finally:
             stop.set()
             for child in (web_proc, proc):
+                if child is None:
+                    continue
                 child.terminate()
                 try:
                     child.wait(15)

@@ -75,6 +75,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     async def forget(sender: Any, *args: Any, **kwargs: Any) -> None:
         w.live.clear()  # another worker may own them next: read the table again
         w.offsets.clear()
+        w.assigned.clear()
         w.flows.clear()  # held records are not acknowledged: delivered again to the owner
 
     for module in (inputs, gathering, ticks, outputs, timers):

@@ -34,7 +34,7 @@ def register(w: Worker) -> None:
                 continue
             partition, count = event.message.partition, 0
             if isinstance(record, Tick):
-                found, ready = w.flow(partition).tick(record.at, await w.lagging_now(partition))
+                found, ready = w.flow(partition).tick(record.at, w.lagging(partition))
                 await release(w, partition, ready)  # held records up to it come first
                 if found is None:
                     continue

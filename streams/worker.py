@@ -4,8 +4,8 @@ registers its agents and timers on one :class:`Worker`."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_s
 from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
+UNSEEN_GRACE_S = 10.0  # how long an input that delivered nothing yet may hold others back
 INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
 
 
@@ -47,6 +48,8 @@ class Worker:
     # Per partition of the co-partitioned inputs: its event time, and the valid records
     # waiting for it to pass them (alerts.order.Partition).
     flows: dict[int, Partition[Any]] = field(default_factory=dict)
+    # When each partition was first seen since its assignment (monotonic seconds).
+    assigned: dict[int, float] = field(default_factory=dict)
     # Positions for the map, written in batches by a timer.
     fixes: list[LocationFix] = field(default_factory=list)
 
@@ -69,32 +72,43 @@ class Worker:
         """The partition's high watermark as of the last fetch (None before any)."""
         try:
             return self.app.consumer.highwater(TP(topic, partition))
-        except ConsumerNotStarted:
+        except (ConsumerNotStarted, AssertionError):  # no consumer, or not assigned (moved)
             return None
 
-    def lagging(self, partition: int) -> list[str]:
-        """The inputs of a partition with records on the broker not yet read, as far as
-        the last fetch tells (an input not read since assignment counts as caught up)."""
-        out = []
-        for name in INPUTS:
-            topic = f"{self.settings.topic_prefix}.{name}"
-            done = self.offsets.get((topic, partition))
-            if done is not None and done + 1 < (self.highwater(topic, partition) or 0):
-                out.append(name)
-        return out
+    def _committed(self, topic: str, partition: int) -> int | None:
+        """Where this group's reading of the partition resumed (Faust's own record of it)."""
+        committed = getattr(self.app.consumer, "_committed_offset", {})
+        offset = committed.get(TP(topic, partition))
+        return offset if isinstance(offset, int) else None
 
-    async def lagging_now(self, partition: int) -> list[str]:
-        """:meth:`lagging`, also asking where an input not read yet stands."""
-        out = self.lagging(partition)
+    def consuming(self) -> bool:
+        """Whether a Kafka consumer runs (not in Faust's test_context, which has none)."""
+        try:
+            self.app.consumer.assignment()
+        except ConsumerNotStarted:
+            return False
+        return True
+
+    def lagging(self, partition: int) -> list[str]:
+        """The inputs of a partition with records on the broker not yet processed, as far
+        as the last fetch tells. An input that has delivered nothing since the partition
+        was assigned lags while its committed offset is below its high watermark (Faust
+        may have fetched those records without delivering them yet); with no committed
+        offset at all, only for its first seconds (its records may have expired)."""
+        out: list[str] = []
+        if not self.consuming():
+            return out
+        young = time.monotonic() - self.assigned.setdefault(partition, time.monotonic())
         for name in INPUTS:
             topic = f"{self.settings.topic_prefix}.{name}"
-            if (topic, partition) in self.offsets:
-                continue
-            high = self.highwater(topic, partition)
-            with contextlib.suppress(ConsumerNotStarted):
-                position = await self.app.consumer.position(TP(topic, partition))
-                if high is not None and position is not None and position < high:
+            high, done = self.highwater(topic, partition), self.offsets.get((topic, partition))
+            if done is None:
+                start = self._committed(topic, partition)
+                behind = high is None or (start if start is not None else 0) < high
+                if behind and (start is not None or young < UNSEEN_GRACE_S):
                     out.append(name)
+            elif high is None or done + 1 < high:
+                out.append(name)
         return out
 
     def current(self, key: bytes) -> SubjectState:
