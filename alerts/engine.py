@@ -6,6 +6,7 @@ Adding a detector is one module in alerts/ and one line in :data:`DETECTORS`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ DETECTORS: tuple[Detector, ...] = (
     gathering.DETECTOR,
 )
 MAX_WAKES = 10_000  # deadlines handled in one advance: a guard against a detector bug
+log = logging.getLogger(__name__)
 
 
 class Detection(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -99,9 +101,9 @@ def context(
 
 
 def observe(env: Env, det: Detection, item: Input) -> tuple[Detection, list[AlertEvent]]:
-    """Apply one input: first every deadline before its event time, then the input."""
+    """Apply one input: first every deadline up to its event time, then the input."""
     t = when(item)
-    det, events = advance(env, det, t, inclusive=False)
+    det, events = advance(env, det, t)
     track, plausible = det.track, True
     if isinstance(item, LocationFix):
         limits, _ = in_force(env.policy, env.periods, t, env.subject.office_id)
@@ -140,6 +142,8 @@ def advance(
         nxt = min([due for due, _ in dues] + ([boundary] if boundary else []), default=None)
         if nxt is None or nxt > until or (nxt == until and not inclusive):
             break
+        if len(woken) >= MAX_WAKES - 1:
+            log.error("deadline loop cut short for %s at %s", env.subject.id, nxt)
         chosen = DETECTORS if nxt == boundary else tuple(d for due, d in dues if due == nxt)
         woken.update((d.name, nxt) for d in chosen)
         at = nxt

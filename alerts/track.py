@@ -45,10 +45,13 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
     speed = speed_kmh(track, fix)
     if speed is not None and speed > max_speed_kmh:
         return msgspec.structs.replace(track, suspects=track.suspects + 1, seen_at=seen), False
+    off = track.power_off_at  # a late fix, older than the power-off, does not cancel it
+    if off is None or fix.occurred_at >= off:
+        off = None
     if track.at is not None and fix.occurred_at < track.at:  # late fix: keep the newer one
-        return msgspec.structs.replace(track, seen_at=seen, power_off_at=None), True
+        return msgspec.structs.replace(track, seen_at=seen, power_off_at=off), True
     return (
-        Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, None, fix.event_id),
+        Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, off, fix.event_id),
         True,
     )
 
@@ -56,5 +59,9 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
 def heard(track: Track, event: DeviceEvent) -> Track:
     """A device event: the device is alive; a power-off starts the phone-off clock."""
     seen = max(track.seen_at or event.occurred_at, event.occurred_at)
-    off = event.occurred_at if event.event == "power_off" else None
+    off = track.power_off_at
+    if event.event == "power_off":
+        off = event.occurred_at if off is None or event.occurred_at > off else off
+    elif off is None or event.occurred_at >= off:  # an older sign of life changes nothing
+        off = None
     return msgspec.structs.replace(track, power_off_at=off, seen_at=seen)

@@ -57,6 +57,9 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         # One record per producer batch: brokers whose ListOffsets answers the base offset
         # of the last batch (tansu) otherwise stop table recovery early (broker-notes.md).
         producer_max_batch_size=settings.producer_max_batch_size,
+        # Held records stay unacknowledged until applied; a rebalance must not wait for them
+        # (they are delivered again to the partition's next owner).
+        stream_wait_empty=False,
         web_enabled=False,
         web_host=settings.web_host,
     )
@@ -77,6 +80,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         w.offsets.clear()
         w.assigned.clear()
         w.flows.clear()  # held records are not acknowledged: delivered again to the owner
+        w.tickets.clear()
 
     for module in (inputs, gathering, ticks, outputs, timers):
         module.register(w)

@@ -48,7 +48,7 @@ def register(w: Worker) -> None:
             new, sightings = group_release(buf, watermark, w.pipeline.group_limits(key.decode()))
             if new is not buf:
                 groups[key] = _dump(new)
-            if not new.pending:
+            if not new.pending and not new.state.runs:  # an open run still has a deadline
                 held.get(partition, set()).discard(key)
             for seen in sightings:
                 await w.topic("sightings").send(key=seen.subject_id.encode(), value=encode(seen))
@@ -65,7 +65,7 @@ def register(w: Worker) -> None:
                 held[partition] = {
                     k
                     for k, v in groups.items()
-                    if partition_of(k, n) == partition and _load(v).pending
+                    if partition_of(k, n) == partition and ((b := _load(v)).pending or b.state.runs)
                 }
             if isinstance(record, GroupFix):
                 key = event.key

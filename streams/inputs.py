@@ -27,7 +27,7 @@ from models.events import (
 )
 from streams import metrics
 from streams.pipeline import Outcome, SubjectState
-from streams.worker import Worker, log
+from streams.worker import Ticket, Worker, log
 
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
 MAX_BUFFERED_FIXES = 100_000  # positions for the map are a copy; the topic keeps them all
@@ -39,7 +39,7 @@ class Held:
     """A valid record waiting for event time to pass it."""
 
     name: str
-    stream: Any  # the agent's stream, which acknowledges it
+    ticket: Ticket  # acknowledged once applied
     event: EventT[bytes]
     key: bytes
     record: Any
@@ -61,14 +61,14 @@ def _agent(
         """Validate each record, hold it, apply what event time has passed."""
         manual: Any = stream.noack()  # type: ignore[attr-defined]
         async for event in manual.events():
-            msg = event.message
+            msg, ticket = event.message, w.deliver(manual, event)
             w.offsets[msg.topic, msg.partition] = msg.offset
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
                 await w.reject(event, valid)
-                await manual.ack(event)
+                await w.finish(ticket)
                 continue
-            held = Held(name, manual, event, event.key, valid, apply)
+            held = Held(name, ticket, event, event.key, valid, apply)
             flow, partition = w.flow(msg.partition), msg.partition
             ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, w.lagging(partition))
             await release(w, partition, ready)
@@ -85,7 +85,10 @@ async def release(w: Worker, partition: int, ready: list[Held]) -> None:
         metrics.FORCED.inc(len(forced))
         ready += forced
     for held in ready:
-        await _apply(w, partition, held)
+        try:
+            await _apply(w, partition, held)
+        except Exception:  # not acknowledged: delivered again after a restart
+            log.exception("publishing failed")
 
 
 async def _apply(w: Worker, partition: int, held: Held) -> None:
@@ -99,17 +102,17 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
     except Exception as exc:  # a bug must not stop the partition: park the record
         log.exception("processing failed")
         await w.reject(event, Rejection("processing_error", type(exc).__name__))
-        await held.stream.ack(event)
+        await w.finish(held.ticket)
         return
     if outcome.rejected is not None:
         await w.reject(event, outcome.rejected)
     else:
         metrics.EVENTS.labels(name, "ok", "").inc()
     await w.publish(held.key, current, outcome)
-    await held.stream.ack(event)
-    metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)
     if isinstance(record, LocationFix):
         await _located(w, partition, record)
+    await w.finish(held.ticket)  # after everything it caused was sent
+    metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)
 
 
 async def _located(w: Worker, partition: int, fix: LocationFix) -> None:

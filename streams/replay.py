@@ -255,9 +255,12 @@ class _Run:
         alert that may be past its SLA, are ticked (the rest have nothing to decide)."""
         p = self.pipeline
         tick = Tick(event_id=f"replay:{at.isoformat()}", at=at)
+        ticked: set[str] = set()
         while self.dues and self.dues[0][0] <= at:
             _, subject_id = heapq.heappop(self.dues)
-            self.keep(subject_id, p.tick(self.states[subject_id], subject_id, tick))
+            if subject_id not in ticked:  # once per tick: advance handles every deadline
+                ticked.add(subject_id)
+                self.keep(subject_id, p.tick(self.states[subject_id], subject_id, tick))
         for subject_id, state in list(self.states.items()):
             if any(
                 a.state == "open" and not a.escalated for a in state.detection.book.open.values()

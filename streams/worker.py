@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,16 @@ def short(topic: str) -> str:
     return topic.rsplit(".", 1)[-1]
 
 
+@dataclass(slots=True)
+class Ticket:
+    """A delivered input record, acknowledged to Kafka only once it and every record before
+    it in its topic partition are done (Faust would otherwise commit past a gap)."""
+
+    stream: Any
+    event: EventT[bytes]
+    done: bool = False
+
+
 @dataclass
 class Worker:
     app: faust.App
@@ -48,6 +59,8 @@ class Worker:
     # Per partition of the co-partitioned inputs: its event time, and the valid records
     # waiting for it to pass them (alerts.order.Partition).
     flows: dict[int, Partition[Any]] = field(default_factory=dict)
+    # Delivered input records not yet acknowledged, per topic partition, in offset order.
+    tickets: dict[tuple[str, int], deque[Ticket]] = field(default_factory=dict)
     # When each partition was first seen since its assignment (monotonic seconds).
     assigned: dict[int, float] = field(default_factory=dict)
     # Positions for the map, written in batches by a timer.
@@ -61,6 +74,20 @@ class Worker:
                 full, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             )
         return self.topics[name]
+
+    def deliver(self, stream: Any, event: EventT[bytes]) -> Ticket:
+        ticket = Ticket(stream, event)
+        key = (event.message.topic, event.message.partition)
+        self.tickets.setdefault(key, deque()).append(ticket)
+        return ticket
+
+    async def finish(self, ticket: Ticket) -> None:
+        """The record is done: acknowledge it and the done records after it, in order."""
+        ticket.done = True
+        queue = self.tickets.get((ticket.event.message.topic, ticket.event.message.partition))
+        while queue and queue[0].done:
+            first = queue.popleft()
+            await first.stream.ack(first.event)
 
     def flow(self, partition: int) -> Partition[Any]:
         if partition not in self.flows:

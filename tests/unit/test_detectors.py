@@ -495,3 +495,12 @@ def test_a_fix_far_from_the_kiosk_just_after_a_check_in_is_a_separation() -> Non
     )
     [opened] = s.fix(45 * M, GOUQI).alerts
     assert opened.alert_type == "person_phone_separation"
+
+
+def test_a_deadline_at_the_very_time_of_an_input_is_not_skipped() -> None:
+    s = Scenario(who="SS-0004")  # strict: weekly check-ins
+    s.fix(-14 * 24 * H, INSIDE)  # watched from Sunday 15 November, noon
+    deadline = -(5 * 24 + 12) * H  # W47 ended Monday 23 November 00:00 local, plus a day
+    s.device(deadline, "power_on")
+    [opened] = [a for a in s.alerts if a.alert_type == "missed_checkin"]
+    assert "2026-W47" in opened.reason_en
