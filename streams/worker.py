@@ -61,6 +61,9 @@ class Worker:
     flows: dict[int, Partition[Any]] = field(default_factory=dict)
     # Delivered input records not yet acknowledged, per topic partition, in offset order.
     tickets: dict[tuple[str, int], deque[Ticket]] = field(default_factory=dict)
+    # Each partition's input topics (name, topic, TP), built once.
+    inputs: dict[int, list[tuple[str, str, TP]]] = field(default_factory=dict)
+    started: bool = False  # a Kafka consumer runs (not so in Faust's test_context)
     # When each partition was first seen since its assignment (monotonic seconds).
     assigned: dict[int, float] = field(default_factory=dict)
     # Positions for the map, written in batches by a timer.
@@ -110,10 +113,12 @@ class Worker:
 
     def consuming(self) -> bool:
         """Whether a Kafka consumer runs (not in Faust's test_context, which has none)."""
-        try:
-            self.app.consumer.assignment()
-        except ConsumerNotStarted:
-            return False
+        if not self.started:
+            try:
+                self.app.consumer.assignment()
+            except ConsumerNotStarted:
+                return False
+            self.started = True
         return True
 
     def lagging(self, partition: int) -> list[str]:
@@ -126,9 +131,18 @@ class Worker:
         if not self.consuming():
             return out
         young = time.monotonic() - self.assigned.setdefault(partition, time.monotonic())
-        for name in INPUTS:
-            topic = f"{self.settings.topic_prefix}.{name}"
-            high, done = self.highwater(topic, partition), self.offsets.get((topic, partition))
+        if partition not in self.inputs:
+            prefix = self.settings.topic_prefix
+            self.inputs[partition] = [
+                (n, f"{prefix}.{n}", TP(f"{prefix}.{n}", partition)) for n in INPUTS
+            ]
+        consumer = self.app.consumer
+        for name, topic, tp in self.inputs[partition]:
+            try:
+                high = consumer.highwater(tp)
+            except (ConsumerNotStarted, AssertionError):
+                high = None
+            done = self.offsets.get((topic, partition))
             if done is None:
                 start = self._committed(topic, partition)
                 behind = high is None or (start if start is not None else 0) < high
