@@ -90,6 +90,39 @@ SINK_FAILURES = Counter(
     ["sink"],
     registry=REGISTRY,
 )
+SINK_LAST_SUCCESS = Gauge(
+    "ccwatch_sink_last_success_timestamp_seconds",
+    "When a sink last wrote a batch (Unix time): a stuck sink stops moving it.",
+    ["sink"],
+    registry=REGISTRY,
+)
+POISON_ROWS = Counter(
+    "ccwatch_poison_rows_total",
+    "Output records the database permanently rejected: set aside with the reason, the "
+    "batch went on.",
+    ["sink"],
+    registry=REGISTRY,
+)
+TIMER_FAILURES = Counter(
+    "ccwatch_timer_failures_total",
+    "Failed runs of a worker's timers (logged, retried at the next interval).",
+    ["timer"],
+    registry=REGISTRY,
+)
+DUPLICATES = Counter(
+    "ccwatch_duplicate_records_total",
+    "Input records whose event id and content were already applied for their subject "
+    "(retries and redeliveries): ignored.",
+    ["topic"],
+    registry=REGISTRY,
+)
+TERMINAL_LAST_RECORD = Gauge(
+    "ccwatch_terminal_last_record_timestamp_seconds",
+    "When a self-service terminal (kiosk) last sent a valid record (Unix time); phones "
+    "are per subject and not labelled.",
+    ["terminal"],
+    registry=REGISTRY,
+)
 LAG = Gauge(
     "ccwatch_consumer_lag_records",
     "Records between this worker's position and the partition's high watermark.",
