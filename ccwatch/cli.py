@@ -371,7 +371,10 @@ def run(
             send_events(producer, s.topics, today, speed, on_send=_announce)
             console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
             deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
-            while proc.poll() is None and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:  # a supervisor's job: start it again
+                    console.print(f"[yellow]worker exited ({proc.returncode}); restarting[/]")
+                    proc = start_worker()
                 time.sleep(0.2)
         except KeyboardInterrupt:
             pass

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.topics import TopicNames
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class Settings(BaseSettings):
@@ -37,6 +41,18 @@ class Settings(BaseSettings):
     max_clock_skew_s: float = Field(
         300.0, ge=0, description="Events further ahead of the worker's clock are rejected."
     )
+    db_connect_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest wait to connect to the database (or for a pooled connection).",
+    )
+    db_statement_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Longest a database statement may run; the worker also "
+        "gives up waiting on its side after this (a frozen server).",
+    )
+    db_pool_size: int = Field(5, ge=1, description="Database connections kept per process.")
     sink_batch_size: int = Field(500, ge=1, description="Records per database write.")
     sink_batch_window_s: float = Field(0.5, gt=0, description="Longest wait to fill a batch.")
     ruleset: str | None = Field(
@@ -57,6 +73,18 @@ class Settings(BaseSettings):
     close_grace_s: float = Field(
         6 * 3600.0, ge=0, description="Wait after a local month ends before closing it."
     )
+    broker_lost_s: float = Field(
+        30.0,
+        gt=0,
+        description="A worker whose broker has not answered for this long "
+        "exits (status 69) for its supervisor to restart it.",
+    )
+    shutdown_grace_s: float = Field(
+        10.0,
+        gt=0,
+        description="SIGTERM: longest a graceful stop may take before the "
+        "worker exits anyway (nothing unacknowledged is lost).",
+    )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
     web_port: int = Field(8080, ge=1, le=65535, description="Port of the command-center app.")
     web_secret: str = Field(
@@ -70,6 +98,22 @@ class Settings(BaseSettings):
         None, description="Touched once the worker has joined its group (health checks)."
     )
     log_level: str = Field("info", description="Worker log level.")
+
+    def engine(self) -> Engine:
+        """A database engine with this process's timeouts and pool size."""
+        from models.db import make_engine
+
+        return make_engine(
+            self.database_url,
+            connect_timeout_s=self.db_connect_timeout_s,
+            statement_timeout_s=self.db_statement_timeout_s,
+            pool_size=self.db_pool_size,
+        )
+
+    @property
+    def registry_snapshot(self) -> Path:
+        """The last reference data a worker read, for starting while the database is down."""
+        return self.data_dir / "registry.json"
 
     @property
     def topics(self) -> TopicNames:

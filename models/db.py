@@ -24,16 +24,35 @@ JSON_CODEC: dict[str, Any] = {
 }
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite files get WAL, a busy timeout and enforced foreign keys."""
+def make_engine(
+    url: str,
+    *,
+    connect_timeout_s: float = 5.0,
+    statement_timeout_s: float = 30.0,
+    pool_size: int = 5,
+) -> Engine:
+    """An engine that never waits without bound: a connect timeout, a server-side statement
+    (and lock) timeout and a pool checkout timeout. SQLite files get WAL, a busy timeout and
+    enforced foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **JSON_CODEC)
+        engine = create_engine(url, connect_args={"timeout": statement_timeout_s}, **JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
+    ms = int(statement_timeout_s * 1000)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        pool_timeout=connect_timeout_s,
+        connect_args={
+            "connect_timeout": max(1, round(connect_timeout_s)),
+            "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+        },
+        **JSON_CODEC,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

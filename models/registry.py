@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from pathlib import Path
+
+import msgspec
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -82,3 +86,21 @@ def _zone(f: Geofence) -> ZoneRef:
     if f.active_from_hour is not None and f.active_to_hour is not None:
         hours = (f.active_from_hour, f.active_to_hour)
     return ZoneRef(f.id, f.name, f.geometry, f.buffer_m, hours)
+
+
+def save_snapshot(registry: Registry, path: Path) -> None:
+    """Keep the last registry read, so a worker can start while the database is down
+    (written whole, then renamed; readable by its owner only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(msgspec.json.encode(registry))
+    tmp.replace(path)
+
+
+def load_snapshot(path: Path) -> Registry | None:
+    """The registry :func:`save_snapshot` kept, or None (none kept, or unreadable)."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Registry)
+    except (OSError, msgspec.DecodeError):
+        return None

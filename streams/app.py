@@ -4,7 +4,11 @@
 - :mod:`streams.gathering`: co-offenders' fixes judged by group, sightings back;
 - :mod:`streams.ticks`: time-driven detection and the monthly close per partition;
 - :mod:`streams.outputs`: batched, idempotent database sinks and the map's positions;
-- :mod:`streams.timers`: reference data refresh, zero reports, gauges.
+- :mod:`streams.timers`: reference data refresh, zero reports, gauges;
+- :mod:`streams.watchdog`: a worker whose broker is lost exits for its supervisor.
+
+Nothing a timer, a sink or the broker does may end or wedge the worker
+(:mod:`streams.guard`).
 
 Every decision is made in :mod:`streams.pipeline` and below it in alerts/ and scoring/.
 """
@@ -12,21 +16,30 @@ Every decision is made in :mod:`streams.pipeline` and below it in alerts/ and sc
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import faust
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.clock import Clock, SystemClock
 from ccwatch.settings import Settings
-from models.db import make_engine
-from models.registry import load_registry
+from models.registry import load_registry, load_snapshot
+from models.values import Registry
 from scoring.rules import load_ruleset
-from streams import gathering, inputs, metrics, outputs, ticks, timers
+from streams import gathering, inputs, metrics, outputs, ticks, timers, watchdog
+from streams.guard import describe
 from streams.pipeline import Pipeline
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 from streams.worker import Worker
+
+log = logging.getLogger("streams")
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
@@ -37,10 +50,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
 def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     """The app with its shared parts (the agents' tests drive it with test_context)."""
     assert settings.kafka_bootstrap, "create_app needs a broker address"
-    engine = make_engine(settings.database_url)
+    engine = settings.engine()
     clock = clock or SystemClock()
     pipeline = Pipeline(
-        load_registry(engine), load_ruleset(settings.ruleset), clock, settings.max_clock_skew_s
+        first_registry(engine, settings.registry_snapshot),
+        load_ruleset(settings.ruleset),
+        clock,
+        settings.max_clock_skew_s,
     )
     app = faust.App(
         settings.app_id,
@@ -82,7 +98,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         w.flows.clear()  # held records are not acknowledged: delivered again to the owner
         w.tickets.clear()
 
-    for module in (inputs, gathering, ticks, outputs, timers):
+    for module in (inputs, gathering, ticks, outputs, timers, watchdog):
         module.register(w)
 
     if settings.ready_file:
@@ -94,6 +110,23 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
             ready_file.touch()
 
     return w
+
+
+def first_registry(engine: Engine, snapshot: Path) -> Registry:
+    """The reference data to start with: from the database; while it is down, the copy the
+    worker kept; with neither, wait for the database (each try logged)."""
+    delay = 1.0
+    while True:
+        try:
+            return load_registry(engine)
+        except SQLAlchemyError as exc:
+            kept = load_snapshot(snapshot)
+            if kept is not None:
+                log.warning("database unavailable (%s): starting with %s", describe(exc), snapshot)
+                return kept
+            log.warning("database unavailable (%s); retrying in %.0f s", describe(exc), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def _datadir(settings: Settings) -> Path:
@@ -117,5 +150,29 @@ def run_worker(settings: Settings) -> None:
     app = create_app(settings)
     if settings.metrics_port:
         metrics.serve(settings.web_host, settings.metrics_port)
-    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker = _Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker.grace_s, worker.ready_file = settings.shutdown_grace_s, settings.ready_file
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """Honours SIGTERM within a grace period: a graceful stop that waits on a lost broker
+    or database is cut short (nothing unacknowledged is lost by exiting)."""
+
+    grace_s: float = 10.0
+    ready_file: Path | None = None
+
+    def _on_sigterm(self) -> None:
+        self._stop_within()
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        self._stop_within()
+        super()._on_sigint()
+
+    def _stop_within(self) -> None:
+        if self.ready_file is not None:
+            self.ready_file.unlink(missing_ok=True)
+        timer = threading.Timer(self.grace_s, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()

@@ -20,6 +20,7 @@ from alerts.gathering import GroupBuffer, group_push, group_release, group_water
 from models.events import GroupFix, Mark, Rejection, Sighting, decode, decode_group, encode
 from streams import metrics
 from streams.control import partition_of
+from streams.guard import persist
 from streams.worker import Worker
 
 _dump = msgspec.msgpack.Encoder().encode
@@ -51,13 +52,15 @@ def register(w: Worker) -> None:
             if not new.pending and not new.state.runs:  # an open run still has a deadline
                 held.get(partition, set()).discard(key)
             for seen in sightings:
-                await w.topic("sightings").send(key=seen.subject_id.encode(), value=encode(seen))
+                sightings_topic = w.topic("sightings")
+                key, value = seen.subject_id.encode(), encode(seen)
+                await persist("sending a sighting", sightings_topic.send, key=key, value=value)
 
     async def on_groups(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             record = decode_group(event.value)
             if isinstance(record, Rejection):
-                await w.reject(event, record)
+                await w.dead_letter(event, record)
                 continue
             partition, n = event.message.partition, w.settings.partitions
             mark = marks.setdefault(partition, Marks(n))
@@ -89,7 +92,8 @@ def register(w: Worker) -> None:
             if isinstance(seen, Rejection) or seen.subject_id not in w.pipeline.registry.subjects:
                 continue
             current = w.current(event.key)
-            await w.publish(event.key, current, w.pipeline.apply_sighting(current, seen))
+            outcome = w.pipeline.apply_sighting(current, seen)
+            await persist("publishing a sighting", w.publish, event.key, current, outcome)
 
     @w.app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: object, *args: object, **kwargs: object) -> None:

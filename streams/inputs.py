@@ -26,11 +26,11 @@ from models.events import (
     encode,
 )
 from streams import metrics
+from streams.guard import persist
 from streams.pipeline import Outcome, SubjectState
 from streams.worker import Ticket, Worker, log
 
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
-MAX_BUFFERED_FIXES = 100_000  # positions for the map are a copy; the topic keeps them all
 MAX_HELD = 200_000  # records a worker holds for order; past it the oldest go regardless
 
 
@@ -65,7 +65,7 @@ def _agent(
             w.offsets[msg.topic, msg.partition] = msg.offset
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
-                await w.reject(event, valid)
+                await w.dead_letter(event, valid)
                 await w.finish(ticket)
                 continue
             held = Held(name, ticket, event, event.key, valid, apply)
@@ -85,10 +85,9 @@ async def release(w: Worker, partition: int, ready: list[Held]) -> None:
         metrics.FORCED.inc(len(forced))
         ready += forced
     for held in ready:
-        try:
-            await _apply(w, partition, held)
-        except Exception:  # not acknowledged: delivered again after a restart
-            log.exception("publishing failed")
+        # A send the broker refuses is tried again (the state is kept only once sent);
+        # a broker that stays away ends the worker (streams.watchdog).
+        await persist(f"publishing {held.name}", _apply, w, partition, held)
 
 
 async def _apply(w: Worker, partition: int, held: Held) -> None:
@@ -101,11 +100,11 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         outcome = held.apply(current, record)
     except Exception as exc:  # a bug must not stop the partition: park the record
         log.exception("processing failed")
-        await w.reject(event, Rejection("processing_error", type(exc).__name__))
+        await w.dead_letter(event, Rejection("processing_error", type(exc).__name__))
         await w.finish(held.ticket)
         return
     if outcome.rejected is not None:
-        await w.reject(event, outcome.rejected)
+        await w.dead_letter(event, outcome.rejected)
     else:
         metrics.EVENTS.labels(name, "ok", "").inc()
     await w.publish(held.key, current, outcome)
@@ -116,10 +115,7 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
 
 
 async def _located(w: Worker, partition: int, fix: LocationFix) -> None:
-    """A fix goes to the map (batched by a timer) and, for a co-offender, to the group."""
-    w.fixes.append(fix)
-    if len(w.fixes) > MAX_BUFFERED_FIXES:  # the database is down: keep the newest
-        del w.fixes[: len(w.fixes) - MAX_BUFFERED_FIXES]
+    """A co-offender's fix goes on to the group (the map reads the topic itself)."""
     group = w.pipeline.group_of(fix.subject_id)
     if group is not None:
         record = GroupFix(source=partition, fix=fix)

@@ -1,61 +1,101 @@
-"""The sinks: output records decoded in batches and written in one transaction each, and
-the map's positions written once a second."""
+"""The sinks: output records (and the map's positions, read from the locations topic)
+decoded in batches and written in one transaction each.
+
+A batch's records are acknowledged to Kafka only once written, so no exit (an exception,
+SIGTERM, a rebalance, SIGKILL) loses one: Kafka delivers it again and the writes are
+idempotent. Database errors are retried with backoff; a record the database rejects for
+good is found by halving its batch and dead-lettered with the reason, and the rest goes on.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from faust.types import EventT, StreamT
+
 from models.events import AlertEvent, LocationFix, PointsEntry, Recommendation, Rejection, decode
 from streams import metrics
-from streams.worker import Worker, log
+from streams.guard import Gave, retrying
+from streams.worker import Worker
 
 R = TypeVar("R", AlertEvent, PointsEntry, Recommendation, LocationFix)
+Read = Callable[[EventT[bytes]], Any]
 
 
 def register(w: Worker) -> None:
+    def output(kind: type[R]) -> Read:
+        return lambda event: decode(event.value, kind)
+
+    _sink(w, "alerts", output(AlertEvent), w.sink.write_alerts, dead_letter_invalid=True)
+    _sink(w, "points", output(PointsEntry), w.sink.write_points, dead_letter_invalid=True)
+    _sink(
+        w,
+        "recommendations",
+        output(Recommendation),
+        w.sink.write_recommendations,
+        dead_letter_invalid=True,
+    )
+    # The map's positions: valid fixes straight from the input topic (its input agent
+    # dead-letters the others), so a crash or an outage loses none.
+    _sink(
+        w,
+        "locations",
+        lambda event: w.pipeline.validate_location(event.value, event.key),
+        w.sink.write_positions,
+        dead_letter_invalid=False,
+        agent="positions-sink",
+    )
+
+
+def _sink(
+    w: Worker,
+    topic: str,
+    read: Read,
+    write: Callable[[list[Any]], int],
+    *,
+    dead_letter_invalid: bool,
+    agent: str | None = None,
+) -> None:
     size, within = w.settings.sink_batch_size, w.settings.sink_batch_window_s
 
-    def sink_agent(name: str, kind: type[R], write: Callable[[list[R]], int]) -> None:
-        async def drain(stream: Any) -> None:
-            """Decode each batch of output records and write it in one transaction."""
-            async for batch in stream.take_events(size, within=within):
-                records: list[R] = []
-                for event in batch:
-                    record = decode(event.value, kind)
-                    if isinstance(record, Rejection):
-                        await w.reject(event, record)
-                    else:
-                        records.append(record)
-                metrics.SINK_BATCH.labels(write.__name__).observe(len(records))
-                await with_retry(write, records)
+    async def drain(stream: StreamT[bytes]) -> None:
+        """Write each batch, then acknowledge it."""
+        async for events in stream.noack_take(size, within=within):  # type: ignore[attr-defined]
+            batch: list[tuple[EventT[bytes], Any]] = []
+            for event in events:
+                record = read(event)
+                if not isinstance(record, Rejection):
+                    batch.append((event, record))
+                elif dead_letter_invalid:
+                    await w.dead_letter(event, record)
+            await store(w, write, batch)
+            for event in events:
+                await stream.ack(event)
 
-        w.app.agent(w.topic(name), name=f"{name}-sink")(drain)
-
-    sink_agent("alerts", AlertEvent, w.sink.write_alerts)
-    sink_agent("points", PointsEntry, w.sink.write_points)
-    sink_agent("recommendations", Recommendation, w.sink.write_recommendations)
-
-    async def positions() -> None:
-        """The map's positions: one batched write a second, never one per fix."""
-        if w.fixes:
-            batch = w.fixes[:]
-            w.fixes.clear()
-            await with_retry(w.sink.write_positions, batch)
-
-    w.app.timer(interval=1.0, name="positions")(positions)
+    w.app.agent(w.topic(topic), name=agent or f"{topic}-sink")(drain)
 
 
-async def with_retry(write: Callable[[list[Any]], int], records: list[Any]) -> None:
-    """Write a batch in a thread, retrying with capped backoff: records are never dropped."""
-    delay = 0.5
-    while True:
+async def store(
+    w: Worker, write: Callable[[list[Any]], int], batch: list[tuple[EventT[bytes], Any]]
+) -> None:
+    """Write ``batch`` in one transaction, retrying while the database is unavailable; when
+    it rejects the batch for good, halve it until each bad record is set aside."""
+    sink = write.__name__
+    metrics.SINK_BATCH.labels(sink).observe(len(batch))
+    failures = metrics.SINK_FAILURES.labels(sink).inc
+    parts = [batch]
+    while parts:
+        part = parts.pop(0)
+        if not part:
+            continue
         try:
-            await asyncio.to_thread(write, records)
-            return
-        except Exception:
-            metrics.SINK_FAILURES.labels(write.__name__).inc()
-            log.exception("%s failed; retrying in %.1f s", write.__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            records = [record for _, record in part]
+            await retrying(sink, write, records, timeout=w.db_timeout, failures=failures)
+        except Gave as why:
+            if len(part) > 1:
+                parts[:0] = [part[: len(part) // 2], part[len(part) // 2 :]]
+                continue
+            metrics.POISON_ROWS.labels(sink).inc()
+            await w.dead_letter(part[0][0], Rejection("database_rejected", str(why)))
+    metrics.SINK_LAST_SUCCESS.labels(sink).set_to_current_time()

@@ -17,6 +17,7 @@ from faust.types import StreamT
 from models.events import MonthClose, Rejection, Tick, decode_control, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
+from streams.guard import guarded, persist
 from streams.inputs import release
 from streams.worker import Worker, log
 
@@ -30,7 +31,7 @@ def register(w: Worker) -> None:
         async for event in stream.events():
             record = decode_control(event.value)
             if isinstance(record, Rejection):
-                await w.reject(event, record)
+                await w.dead_letter(event, record)
                 continue
             partition, count = event.message.partition, 0
             if isinstance(record, Tick):
@@ -48,7 +49,7 @@ def register(w: Worker) -> None:
                     outcome = w.pipeline.close_month(current, subject_id, record)
                 else:
                     outcome = w.pipeline.tick(current, subject_id, as_of)
-                await w.publish(key, current, outcome)
+                await persist("publishing a tick", w.publish, key, current, outcome)
                 count += 1
             if isinstance(record, MonthClose):
                 log.info(
@@ -71,7 +72,7 @@ def register(w: Worker) -> None:
             await w.topic("control").send(key=None, value=tick, partition=partition)
 
     if settings.tick_interval_s > 0:
-        w.app.timer(interval=settings.tick_interval_s, name="ticks")(send_ticks)
+        w.app.timer(interval=settings.tick_interval_s, name="ticks")(guarded("ticks", send_ticks))
 
     closed: dict[str, str] = {}
 
@@ -87,4 +88,4 @@ def register(w: Worker) -> None:
         closed["month"] = month
 
     if settings.close_timer:
-        w.app.timer(interval=60.0, name="month-close")(month_close)
+        w.app.timer(interval=60.0, name="month-close")(guarded("month-close", month_close))

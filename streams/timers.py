@@ -1,13 +1,17 @@
-"""Housekeeping timers: fresh reference data, daily zero reports, and gauges."""
+"""Housekeeping timers: fresh reference data, daily zero reports, and gauges.
+
+Each is guarded (:func:`streams.guard.guarded`): a database that is down, slow or frozen
+costs a metric and a log line, never the worker; the next interval tries again.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from models.localtime import local
-from models.registry import load_registry
+from models.registry import load_registry, save_snapshot
 from streams import metrics
+from streams.guard import blocking, guarded
 from streams.worker import INPUTS, Worker, short
 
 
@@ -15,34 +19,43 @@ def register(w: Worker) -> None:
     inputs = {f"{w.settings.topic_prefix}.{name}" for name in (*INPUTS, "control")}
 
     async def refresh_registry() -> None:
-        """Security periods, leaves, zones and subjects take effect without a restart."""
-        w.pipeline.use(await asyncio.to_thread(load_registry, w.sink.engine))
+        """Security periods, leaves, zones and subjects take effect without a restart; the
+        copy kept on disk lets the worker start while the database is down."""
+        registry = await blocking(load_registry, w.sink.engine, timeout=w.db_timeout)
+        w.pipeline.use(registry)
+        await blocking(save_snapshot, registry, w.settings.registry_snapshot, timeout=w.db_timeout)
 
     async def zero_reports() -> None:
         """Yesterday's: every office's daily report in security periods (idempotent, so
         every worker may write it)."""
         now = w.clock.now()
         day = local(now).date() - timedelta(days=1)
-        await asyncio.to_thread(w.sink.write_zero_reports, day, w.pipeline.registry.periods, now)
+        periods = w.pipeline.registry.periods
+        await blocking(w.sink.write_zero_reports, day, periods, now, timeout=w.db_timeout)
 
     async def gauges() -> None:
         """Consumer lag of the input topics per assigned partition (not the tables'
         changelogs, which are read only on recovery), and open alerts by type and zone."""
+        lags: dict[tuple[str, str], int] = {}
         consumer = w.app.consumer
-        metrics.LAG.clear()  # partitions this worker no longer owns must not linger
         for tp in consumer.assignment():
             if tp.topic not in inputs:
                 continue
-            done = w.offsets.get((tp.topic, tp.partition))
             high = w.highwater(tp.topic, tp.partition)
-            if high is None:
-                continue
-            position = done + 1 if done is not None else await consumer.position(tp)
-            if position is not None:
-                metrics.LAG.labels(short(tp.topic), str(tp.partition)).set(max(high - position, 0))
-        for (kind, zone), n in (await asyncio.to_thread(w.sink.open_alert_counts)).items():
+            done = w.offsets.get((tp.topic, tp.partition))
+            position = done + 1 if done is not None else w.committed(tp.topic, tp.partition)
+            if isinstance(high, int) and isinstance(position, int):
+                lags[short(tp.topic), str(tp.partition)] = max(high - position, 0)
+        metrics.LAG.clear()  # partitions this worker no longer owns must not linger
+        for labels, lag in lags.items():
+            metrics.LAG.labels(*labels).set(lag)
+        counts = await blocking(w.sink.open_alert_counts, timeout=w.db_timeout)
+        for (kind, zone), n in counts.items():
             metrics.OPEN_ALERTS.labels(kind, zone).set(n)
 
-    w.app.timer(interval=w.settings.registry_refresh_s, name="refresh-registry")(refresh_registry)
-    w.app.timer(interval=600.0, name="zero-reports")(zero_reports)
-    w.app.timer(interval=15.0, name="gauges")(gauges)
+    for interval, name, step in (
+        (w.settings.registry_refresh_s, "refresh-registry", refresh_registry),
+        (600.0, "zero-reports", zero_reports),
+        (15.0, "gauges", gauges),
+    ):
+        w.app.timer(interval=interval, name=name)(guarded(name, step))

@@ -18,8 +18,9 @@ from faust.types import TP, EventT, TopicT
 from alerts.clock import Clock
 from alerts.order import Partition
 from ccwatch.settings import Settings
-from models.events import AlertEvent, LocationFix, Rejection, encode
+from models.events import AlertEvent, Rejection, encode
 from streams import metrics
+from streams.guard import persist
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
 from streams.sink import DatabaseSink
 
@@ -66,8 +67,11 @@ class Worker:
     started: bool = False  # a Kafka consumer runs (not so in Faust's test_context)
     # When each partition was first seen since its assignment (monotonic seconds).
     assigned: dict[int, float] = field(default_factory=dict)
-    # Positions for the map, written in batches by a timer.
-    fixes: list[LocationFix] = field(default_factory=list)
+
+    @property
+    def db_timeout(self) -> float:
+        """How long a worker waits for one database call (connecting, then the statement)."""
+        return self.settings.db_connect_timeout_s + self.settings.db_statement_timeout_s
 
     def topic(self, name: str) -> TopicT:
         """An input or output topic by its short name (raw bytes, keyed by subject)."""
@@ -105,7 +109,7 @@ class Worker:
         except (ConsumerNotStarted, AssertionError):  # no consumer, or not assigned (moved)
             return None
 
-    def _committed(self, topic: str, partition: int) -> int | None:
+    def committed(self, topic: str, partition: int) -> int | None:
         """Where this group's reading of the partition resumed (Faust's own record of it)."""
         committed = getattr(self.app.consumer, "_committed_offset", {})
         offset = committed.get(TP(topic, partition))
@@ -144,7 +148,7 @@ class Worker:
                 high = None
             done = self.offsets.get((topic, partition))
             if done is None:
-                start = self._committed(topic, partition)
+                start = self.committed(topic, partition)
                 behind = high is None or (start if start is not None else 0) < high
                 if behind and (start is not None or young < UNSEEN_GRACE_S):
                     out.append(name)
@@ -157,19 +161,26 @@ class Worker:
         return found if found is not None else load_state(self.tables["subjects"].get(key))
 
     async def publish(self, key: bytes, current: SubjectState, outcome: Outcome) -> None:
-        """Keep the subject's new state, store it when it must survive a restart, and
-        publish what was decided."""
+        """Publish what was decided, then keep the subject's new state (and store it when
+        it must survive a restart): a failed send leaves the state as it was, so the
+        record can be applied again."""
+        for alert in outcome.alerts:
+            await self.topic("alerts").send(key=key, value=encode(alert))
+        for entry in outcome.points:
+            await self.topic("points").send(key=key, value=encode(entry))
+        for rec in outcome.recommendations:
+            await self.topic("recommendations").send(key=key, value=encode(rec))
         self.live[key] = outcome.state
         if outcome.durable(current):
             self.tables["subjects"][key] = dump_state(outcome.state)
         for alert in outcome.alerts:
-            await self.topic("alerts").send(key=key, value=encode(alert))
             count_alert(alert)
         for entry in outcome.points:
-            await self.topic("points").send(key=key, value=encode(entry))
             metrics.POINTS.labels(entry.rule_id).inc()
-        for rec in outcome.recommendations:
-            await self.topic("recommendations").send(key=key, value=encode(rec))
+
+    async def dead_letter(self, event: EventT[Any], why: Rejection) -> None:
+        """Dead-letter a record, retrying while the broker cannot take it."""
+        await persist("dead-letter", self.reject, event, why)
 
     async def reject(self, event: EventT[Any], why: Rejection) -> None:
         """Dead-letter a record unchanged, with the reason and where it came from."""

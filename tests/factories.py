@@ -18,6 +18,7 @@ from models.events import (
     Decision,
     LocationFix,
     MonthClose,
+    PointsEntry,
     encode,
 )
 from models.registry import load_registry
@@ -141,3 +142,24 @@ def close(month: str) -> MonthClose:
     from streams.control import close_record
 
     return msgspec.structs.replace(close_record(month, "test"), occurred_at=T0)
+
+
+def points_entry(
+    entry_id: str = "e-1", subject: str = "SS-0001", rule_version: int = 1
+) -> PointsEntry:
+    return PointsEntry(
+        entry_id=entry_id,
+        subject_id=subject,
+        office_id="caiyuan",
+        occurred_at=T0,
+        local_month="2026-11",
+        ruleset_id="shengsi-points",
+        ruleset_version="2026.1",
+        rule_id="checkin.on_time",
+        rule_version=rule_version,
+        delta=1,
+        evidence=["ev-1"],
+        reason_zh="按时报到",
+        reason_en="On-time check-in",
+        recorded_at=T0,
+    )

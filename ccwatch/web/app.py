@@ -28,7 +28,6 @@ from ccwatch.web import queries
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
 from ccwatch.web.feed import AlertFeed
 from models.access import Role
-from models.db import make_engine
 from models.events import AlertAction, AlertEvent
 from models.ids import derive_id
 
@@ -63,7 +62,7 @@ class ActionBody(BaseModel):
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or settings.engine()
     feed = AlertFeed(settings.kafka_bootstrap, settings.topics)
 
     @asynccontextmanager

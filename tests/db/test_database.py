@@ -23,7 +23,7 @@ from models.reference import Office, Subject
 from models.registry import load_registry
 from models.rows import points_entry_row
 from streams.sink import DatabaseSink
-from tests.factories import INSIDE, fix
+from tests.factories import INSIDE, fix, points_entry
 
 T0 = datetime(2026, 11, 29, 5, 50, tzinfo=UTC)
 
@@ -60,22 +60,7 @@ def test_seed_is_idempotent_and_loads_shengsi(engine: Engine) -> None:
 
 
 def _entry(entry_id: str = "e-1", subject: str = "SS-0001", rule_version: int = 1) -> PointsEntry:
-    return PointsEntry(
-        entry_id=entry_id,
-        subject_id=subject,
-        office_id="caiyuan",
-        occurred_at=T0,
-        local_month="2026-11",
-        ruleset_id="shengsi-points",
-        ruleset_version="2026.1",
-        rule_id="checkin.on_time",
-        rule_version=rule_version,
-        delta=1,
-        evidence=["ev-1"],
-        reason_zh="按时报到",
-        reason_en="On-time check-in",
-        recorded_at=T0,
-    )
+    return points_entry(entry_id, subject, rule_version)
 
 
 def _alert(alert_id: str, transition: str = "opened", at: datetime = T0) -> AlertEvent:

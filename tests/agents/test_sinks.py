@@ -1,0 +1,84 @@
+"""The sinks write before they acknowledge, ride out a database that refuses them for a
+while, and set aside a record the database rejects for good while its batch goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.events import encode
+from models.records import PointsEntryRow, Position
+from streams import metrics
+from streams.worker import Worker
+from tests.agents.conftest import Sent
+from tests.factories import INSIDE, fix, payload, points_entry
+
+M = timedelta(minutes=1)
+
+
+def count(w: Worker, table: type) -> int:
+    with Session(w.sink.engine) as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def sample(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_map_reads_valid_fixes_from_the_locations_topic(
+    worker: tuple[Worker, Sent],
+) -> None:
+    w, sent = worker
+    async with w.app.agents["positions-sink"].test_context() as ctx:
+        for n in range(3):
+            await ctx.put(payload(fix(n, n * M, INSIDE)), key=b"SS-0007")
+        await ctx.put(b'{"event_id": "x"}', key=b"SS-0007")  # its input agent dead-letters it
+        await ctx.put(payload(fix(1, M, INSIDE)), key=b"SS-0007")  # a redelivery
+        await asyncio.sleep(4 * w.settings.sink_batch_window_s)
+    assert count(w, Position) == 3
+    assert sent["dead-letter"] == []  # once, by the input agent, not again here
+
+
+async def test_a_record_the_database_rejects_is_set_aside_and_its_batch_goes_on(
+    worker: tuple[Worker, Sent],
+) -> None:
+    w, sent = worker
+    before = sample("ccwatch_poison_rows_total", sink="write_points")
+    entries = [points_entry(f"e-{n}") for n in range(5)]
+    entries[2] = points_entry("e-bad", subject="NOT-REGISTERED")  # a foreign key it breaks
+    async with w.app.agents["points-sink"].test_context() as ctx:
+        for entry in entries:
+            await ctx.put(encode(entry), key=entry.subject_id.encode())
+        await asyncio.sleep(6 * w.settings.sink_batch_window_s)
+    assert count(w, PointsEntryRow) == 4
+    [(key, value)] = sent["dead-letter"]
+    assert key == b"NOT-REGISTERED" and b"e-bad" in value
+    assert sample("ccwatch_poison_rows_total", sink="write_points") == before + 1
+
+
+async def test_a_locked_database_is_waited_out_and_nothing_is_lost(
+    worker: tuple[Worker, Sent], tmp_path: Path
+) -> None:
+    w, _ = worker
+    w.sink.engine.dispose()
+    w.sink.engine = w.settings.model_copy(update={"db_statement_timeout_s": 0.1}).engine()
+    before = sample("ccwatch_sink_failures_total", sink="write_points")
+    lock = sqlite3.connect(tmp_path / "ccwatch.db", check_same_thread=False)
+    lock.execute("BEGIN EXCLUSIVE")  # another writer holds the database for a while
+    threading.Timer(1.5, lock.rollback).start()
+    async with w.app.agents["points-sink"].test_context() as ctx:
+        for n in range(3):
+            await ctx.put(encode(points_entry(f"e-{n}")), key=b"SS-0001")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if count(w, PointsEntryRow) == 3:
+                break
+    lock.close()
+    assert count(w, PointsEntryRow) == 3
+    assert sample("ccwatch_sink_failures_total", sink="write_points") > before
