@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.clock import Clock, SystemClock
 from ccwatch.settings import Settings
-from models.registry import load_registry, load_snapshot
+from models.registry import load_registry, load_snapshot, save_snapshot
 from models.values import Registry
 from scoring.rules import load_ruleset
 from streams import gathering, inputs, metrics, outputs, ticks, timers, watchdog
@@ -118,7 +118,7 @@ def first_registry(engine: Engine, snapshot: Path) -> Registry:
     delay = 1.0
     while True:
         try:
-            return load_registry(engine)
+            registry = load_registry(engine)
         except SQLAlchemyError as exc:
             kept = load_snapshot(snapshot)
             if kept is not None:
@@ -127,6 +127,9 @@ def first_registry(engine: Engine, snapshot: Path) -> Registry:
             log.warning("database unavailable (%s); retrying in %.0f s", describe(exc), delay)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
+        else:
+            save_snapshot(registry, snapshot)
+            return registry
 
 
 def _datadir(settings: Settings) -> Path:
