@@ -5,7 +5,9 @@ Checked: docker-compose.yml (services, official images, real CCWATCH_* settings,
 the CLI accepts, loopback-only ports, no literal secrets, dependencies, profiles, volumes),
 the Dockerfile (base image, non-root user, entrypoint, exposed metrics port, what it
 copies), .env.example, the Prometheus configuration and the Grafana provisioning and
-dashboard (only metrics and labels that streams.metrics exports)."""
+dashboard (only metrics and labels that streams.metrics exports), and the Prometheus alerting
+rules (one per fault, each with a severity, a Chinese and English summary and a runbook
+section), checked and unit-tested by promtool."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -525,3 +530,91 @@ def test_dashboard_shows_every_worker_metric() -> None:
         if not re.search(rf"\b{name}(_total|_bucket|_sum|_count)?\b", text)
     }
     assert not missing, f"no panel shows {sorted(missing)}"
+
+
+# --- alerting rules -----------------------------------------------------------------------
+
+RULES = ROOT / "monitoring/rules/ccwatch.yml"
+RULE_TESTS = ROOT / "tests/unit/alerting_rules_test.yml"
+# Each fault of docs/runbook.md and the rules that report it.
+FAULT_ALERTS = {
+    "worker down": {"CcwatchWorkerDown", "CcwatchNoWorkerUp", "CcwatchWorkerStalled"},
+    "a sink failing or stuck": {"CcwatchSinkFailing", "CcwatchSinkStuck"},
+    "poison rows": {"CcwatchPoisonRows"},
+    "a timer failing": {"CcwatchTimerFailing"},
+    "lag growing": {"CcwatchConsumerLagGrowing"},
+    "dead letters rising": {"CcwatchDeadLettersRising", "CcwatchProcessingErrors"},
+    "no data from a terminal": {"CcwatchTerminalSilent"},
+    "SLA breaches": {"CcwatchSlaBreaches"},
+}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def rules() -> list[dict[str, Any]]:
+    data = yaml.safe_load(RULES.read_text("utf-8"))
+    return [rule for group in data["groups"] for rule in group["rules"]]
+
+
+def runbook_anchors() -> set[str]:
+    """GitHub's anchors of docs/runbook.md's headings."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs/runbook.md").read_text("utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def promtool() -> str:
+    """promtool from PATH or next to this Python (./dev test puts it in .venv/bin)."""
+    found = shutil.which("promtool") or shutil.which(
+        "promtool", path=str(Path(sys.executable).parent)
+    )
+    if found:
+        return found
+    if os.environ.get("CI"):
+        raise AssertionError("promtool is missing: ./dev test installs it (Debian's prometheus)")
+    pytest.skip("promtool is not installed (./dev test takes it from Debian's package prometheus)")
+
+
+def test_prometheus_loads_the_mounted_rules() -> None:
+    mounted = dict((target, source) for source, target in mounts("prometheus"))
+    assert mounted["/etc/prometheus/rules"] == "./monitoring/rules"
+    assert prometheus()["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert sorted(p.name for p in (ROOT / "monitoring/rules").glob("*.yml")) == ["ccwatch.yml"]
+
+
+def test_every_fault_has_alerting_rules() -> None:
+    names = [rule["alert"] for rule in rules()]
+    assert len(names) == len(set(names)), "alert names must be unique"
+    assert set(names) == set().union(*FAULT_ALERTS.values())
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda rule: str(rule["alert"]))
+def test_each_rule_has_a_severity_a_bilingual_text_and_a_runbook_section(
+    rule: dict[str, Any],
+) -> None:
+    assert rule["labels"]["severity"] in {"critical", "warning"}
+    notes = rule["annotations"]
+    for key in ("summary", "description"):
+        assert CJK.search(notes[key]) and re.search(r"[A-Za-z]{3}", notes[key]), key
+    page, _, anchor = notes["runbook_url"].partition("#")
+    assert page == "docs/runbook.md"
+    assert anchor in runbook_anchors(), f"no section #{anchor} in docs/runbook.md"
+
+
+def test_rules_query_only_exported_metrics() -> None:
+    names = exported()
+    for rule in rules():
+        used = set(re.findall(r"\bccwatch_[A-Za-z0-9_]+", rule["expr"]))
+        assert used <= set(names), f"{rule['alert']}: unknown {used - set(names)}"
+
+
+def test_promtool_checks_the_rules() -> None:
+    out = subprocess.run(
+        [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    out = subprocess.run(
+        [promtool(), "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
