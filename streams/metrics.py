@@ -138,10 +138,10 @@ LAG = Gauge(
 
 
 # Label values known before any record arrives: the sinks' write functions (streams/outputs.py)
-# and the timers' names (streams/timers.py, ticks.py, outputs.py); tests/unit/test_metrics.py
-# checks these against the sources.
+# and the timers' names (streams/timers.py, ticks.py, watchdog.py); tests/unit/test_metrics.py
+# checks them against a built worker.
 SINKS = ("write_alerts", "write_points", "write_recommendations", "write_positions")
-TIMERS = ("refresh-registry", "zero-reports", "gauges", "positions", "ticks", "month-close")
+TIMERS = ("refresh-registry", "zero-reports", "gauges", "ticks", "month-close", "broker-watch")
 
 
 def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
