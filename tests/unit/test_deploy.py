@@ -39,11 +39,12 @@ except ModuleNotFoundError:  # a development dependency; CI must have it
 
 ROOT = Path(__file__).parents[2]
 
-CORE = {"kafka", "postgres", "migrate", "worker"}
+KAFKA = ("kafka-1", "kafka-2", "kafka-3")
+CORE = {*KAFKA, "postgres", "migrate", "worker"}
 APP = {"migrate", "worker", "simulator", "web"}
 PROFILES = {"simulator": "demo", "web": "web", "prometheus": "monitoring", "grafana": "monitoring"}
 IMAGES = {
-    "kafka": r"apache/kafka:[34]\.\d+\.\d+",
+    **dict.fromkeys(KAFKA, r"apache/kafka:[34]\.\d+\.\d+"),
     "postgres": r"postgres:16(\.\d+)?",
     "prometheus": r"prom/prometheus:v\d+\.\d+\.\d+",
     "grafana": r"grafana/grafana:\d+\.\d+\.\d+",
@@ -212,7 +213,8 @@ def test_published_ports_bind_loopback_only() -> None:
                 assert port.get("host_ip") == "127.0.0.1", f"{service}: {port}"
             else:
                 assert str(port).startswith("127.0.0.1:"), f"{service}: {port}"
-    assert not services()["kafka"].get("ports")
+    for node in KAFKA:
+        assert not services()[node].get("ports")
     assert not services()["postgres"].get("ports")
 
 
@@ -265,7 +267,8 @@ def test_startup_order() -> None:
 
     assert condition("migrate", "postgres") == "service_healthy"
     for service in ("worker", "web"):
-        assert condition(service, "kafka") == "service_healthy"
+        for node in KAFKA:
+            assert condition(service, node) == "service_healthy"
         assert condition(service, "migrate") == "service_completed_successfully"
     assert condition("simulator", "worker") == "service_healthy"
 
@@ -275,8 +278,9 @@ def test_healthchecks() -> None:
         test = services()[service]["healthcheck"]["test"]
         return " ".join(test[1:]) if isinstance(test, list) else str(test)
 
-    assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in probe("kafka")
-    assert "--bootstrap-server localhost:9092" in probe("kafka")
+    for node in KAFKA:
+        assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in probe(node)
+        assert "--bootstrap-server localhost:9092" in probe(node)
     assert "pg_isready" in probe("postgres")
     ready = env("worker")["CCWATCH_READY_FILE"]
     assert probe("worker") == f"test -f {ready}"
@@ -284,14 +288,54 @@ def test_healthchecks() -> None:
     assert str(Path(ready).parent) in (services()["worker"].get("tmpfs") or [])
 
 
-def test_kafka_runs_kraft_without_auto_created_topics() -> None:
-    kafka = env("kafka")
-    assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(kafka["KAFKA_NODE_ID"] + "@")
-    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
-    assert kafka["CLUSTER_ID"], "the image refuses KRaft mode without CLUSTER_ID"
-    assert env("worker")["CCWATCH_KAFKA_BOOTSTRAP"] in kafka["KAFKA_ADVERTISED_LISTENERS"]
+def test_kafka_runs_kraft_on_three_nodes_without_auto_created_topics() -> None:
+    voters = {f"{env(node)['KAFKA_NODE_ID']}@{node}:9093" for node in KAFKA}
+    for node in KAFKA:
+        kafka = env(node)
+        assert services()[node]["hostname"] == node
+        assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert set(kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
+        assert kafka["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{node}:9092"
+        assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert kafka["CLUSTER_ID"], "the image refuses KRaft mode without CLUSTER_ID"
+    assert len({env(node)["KAFKA_NODE_ID"] for node in KAFKA}) == len(KAFKA)
+    assert len({env(node)["CLUSTER_ID"] for node in KAFKA}) == 1
+    bootstrap = env("worker")["CCWATCH_KAFKA_BOOTSTRAP"].split(",")
+    assert bootstrap == [f"{node}:9092" for node in KAFKA]
+
+
+def test_kafka_settings_that_keep_data() -> None:
+    for node in KAFKA:
+        kafka = env(node)
+        for name in (
+            "KAFKA_DEFAULT_REPLICATION_FACTOR",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        ):
+            assert kafka[name] == "3", f"{node}: {name}"
+        # A write needs 2 in-sync replicas of 3: one node may be down without refusing writes.
+        assert kafka["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert kafka["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert kafka["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        assert kafka["KAFKA_LOG_RETENTION_MS"] == "-1"
+    for service in APP:
+        app = env(service)
+        assert app["CCWATCH_REPLICATION_FACTOR"] == "3" and len(KAFKA) >= 3
+        assert app["CCWATCH_PRODUCER_IDEMPOTENCE"] == "true"
+
+
+def test_database_timeouts_and_pool() -> None:
+    for service in APP:
+        app = env(service)
+        assert float(app["CCWATCH_DB_CONNECT_TIMEOUT_S"]) > 0
+        assert float(app["CCWATCH_DB_STATEMENT_TIMEOUT_S"]) > 0
+        assert int(app["CCWATCH_DB_POOL_SIZE"]) >= 1
+
+
+def test_worker_is_restarted_when_it_exits() -> None:
+    # The worker leaves (ready file removed, status 69) when it loses the broker, and
+    # Docker starts it again: a plain `docker compose` never restarts an unhealthy one.
+    assert services()["worker"]["restart"] == "unless-stopped"
 
 
 def test_workers_scale() -> None:
@@ -319,7 +363,7 @@ def test_volumes_are_declared_and_bind_mounts_exist() -> None:
                 assert source in declared, f"{service}: volume {source} is not declared"
                 used.add(source)
     assert used == declared, f"declared but unused: {declared - used}"
-    for service in ("kafka", "postgres", "prometheus", "grafana"):
+    for service in (*KAFKA, "postgres", "prometheus", "grafana"):
         assert any(source in declared for source, _ in mounts(service)), service
 
 
