@@ -71,6 +71,7 @@ def test_a_built_worker_exposes_its_counters_at_zero(tmp_path: Path) -> None:
 def test_the_changelog_is_compacted_and_replicated(tmp_path: Path) -> None:
     w = built(tmp_path, replication_factor=3)
     changelog = w.tables["subjects"].changelog_topic
+    assert changelog.get_topic_name() == "ccwatch-subject-state-changelog"  # docs/runbook.md
     assert changelog.compacting is True
     assert not changelog.deleting and not changelog.retention
     # Faust creates it with this configuration and the app's replication factor.
