@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Records per producer batch; 1 keeps table recovery right on "
         "tansu; raise it on Kafka for throughput.",
     )
+    producer_idempotence: bool = Field(
+        False,
+        description="Idempotent producer (acks=all; a retried batch is not written twice): "
+        "on for Apache Kafka; tansu does not support it.",
+    )
     tick_interval_s: float = Field(
         30.0, ge=0, description="How often time-driven detection runs (0: never)."
     )

@@ -35,6 +35,7 @@ from scoring.rules import load_ruleset
 from streams import gathering, inputs, metrics, outputs, ticks, timers, watchdog
 from streams.guard import describe
 from streams.pipeline import Pipeline
+from streams.producer import make_idempotent
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 from streams.worker import Worker
@@ -79,6 +80,8 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         web_enabled=False,
         web_host=settings.web_host,
     )
+    if settings.producer_idempotence:
+        make_idempotent(app)
     w = Worker(app, settings, pipeline, DatabaseSink(engine), clock)
     # Keyed by subject id (raw bytes, so each changelog record stays in its source
     # partition); written only when a subject's decisions change, never per event.
@@ -109,6 +112,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
             ready_file.parent.mkdir(parents=True, exist_ok=True)
             ready_file.touch()
 
+    metrics.start_at_zero(pipeline.steps(), (rule.id for rule in pipeline.ruleset.rules))
     return w
 
 

@@ -3,7 +3,13 @@ and never a subject, officer or event id as a label (labels stay bounded)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import get_args
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from alerts.kinds import KINDS
+from models.events import AlertTransition
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -129,6 +135,42 @@ LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+
+
+# Label values known before any record arrives: the sinks' write functions (streams/outputs.py)
+# and the timers' names (streams/timers.py, ticks.py, watchdog.py); tests/unit/test_metrics.py
+# checks them against a built worker.
+SINKS = ("write_alerts", "write_points", "write_recommendations", "write_positions")
+TIMERS = ("refresh-registry", "zero-reports", "gauges", "ticks", "month-close", "broker-watch")
+
+
+def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
+    """Create every labelled counter and histogram child known up front at 0, so that
+    dashboards show 0 rather than "No data" and ``increase()`` sees a first event.
+
+    ``topics``: the input topics' short names; ``rules``: the points rule ids. Dead-letter
+    reasons, zones and partitions appear with their first sample; gauges are not touched
+    (a 0 there would be a false reading).
+    """
+    for topic in topics:
+        EVENTS.labels(topic, "ok", "")
+        LATE.labels(topic)
+        DUPLICATES.labels(topic)
+        PROCESSING.labels(topic)
+    for alert_type, kind in KINDS.items():
+        ALERTS.labels(alert_type, kind.severity)
+        ALERT_LATENCY.labels(alert_type)
+        SLA_BREACHES.labels(alert_type)
+        for transition in get_args(AlertTransition):
+            TRANSITIONS.labels(alert_type, transition)
+    for rule in rules:
+        POINTS.labels(rule)
+    for sink in SINKS:
+        SINK_BATCH.labels(sink)
+        SINK_FAILURES.labels(sink)
+        POISON_ROWS.labels(sink)
+    for timer in TIMERS:
+        TIMER_FAILURES.labels(timer)
 
 
 def serve(host: str, port: int) -> None:

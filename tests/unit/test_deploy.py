@@ -5,7 +5,9 @@ Checked: docker-compose.yml (services, official images, real CCWATCH_* settings,
 the CLI accepts, loopback-only ports, no literal secrets, dependencies, profiles, volumes),
 the Dockerfile (base image, non-root user, entrypoint, exposed metrics port, what it
 copies), .env.example, the Prometheus configuration and the Grafana provisioning and
-dashboard (only metrics and labels that streams.metrics exports)."""
+dashboard (only metrics and labels that streams.metrics exports), and the Prometheus alerting
+rules (one per fault, each with a severity, a Chinese and English summary and a runbook
+section), checked and unit-tested by promtool."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -34,11 +39,12 @@ except ModuleNotFoundError:  # a development dependency; CI must have it
 
 ROOT = Path(__file__).parents[2]
 
-CORE = {"kafka", "postgres", "migrate", "worker"}
+KAFKA = ("kafka-1", "kafka-2", "kafka-3")
+CORE = {*KAFKA, "postgres", "migrate", "worker"}
 APP = {"migrate", "worker", "simulator", "web"}
 PROFILES = {"simulator": "demo", "web": "web", "prometheus": "monitoring", "grafana": "monitoring"}
 IMAGES = {
-    "kafka": r"apache/kafka:[34]\.\d+\.\d+",
+    **dict.fromkeys(KAFKA, r"apache/kafka:[34]\.\d+\.\d+"),
     "postgres": r"postgres:16(\.\d+)?",
     "prometheus": r"prom/prometheus:v\d+\.\d+\.\d+",
     "grafana": r"grafana/grafana:\d+\.\d+\.\d+",
@@ -207,7 +213,8 @@ def test_published_ports_bind_loopback_only() -> None:
                 assert port.get("host_ip") == "127.0.0.1", f"{service}: {port}"
             else:
                 assert str(port).startswith("127.0.0.1:"), f"{service}: {port}"
-    assert not services()["kafka"].get("ports")
+    for node in KAFKA:
+        assert not services()[node].get("ports")
     assert not services()["postgres"].get("ports")
 
 
@@ -260,7 +267,8 @@ def test_startup_order() -> None:
 
     assert condition("migrate", "postgres") == "service_healthy"
     for service in ("worker", "web"):
-        assert condition(service, "kafka") == "service_healthy"
+        for node in KAFKA:
+            assert condition(service, node) == "service_healthy"
         assert condition(service, "migrate") == "service_completed_successfully"
     assert condition("simulator", "worker") == "service_healthy"
 
@@ -270,8 +278,9 @@ def test_healthchecks() -> None:
         test = services()[service]["healthcheck"]["test"]
         return " ".join(test[1:]) if isinstance(test, list) else str(test)
 
-    assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in probe("kafka")
-    assert "--bootstrap-server localhost:9092" in probe("kafka")
+    for node in KAFKA:
+        assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in probe(node)
+        assert "--bootstrap-server localhost:9092" in probe(node)
     assert "pg_isready" in probe("postgres")
     ready = env("worker")["CCWATCH_READY_FILE"]
     assert probe("worker") == f"test -f {ready}"
@@ -279,14 +288,54 @@ def test_healthchecks() -> None:
     assert str(Path(ready).parent) in (services()["worker"].get("tmpfs") or [])
 
 
-def test_kafka_runs_kraft_without_auto_created_topics() -> None:
-    kafka = env("kafka")
-    assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(kafka["KAFKA_NODE_ID"] + "@")
-    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
-    assert kafka["CLUSTER_ID"], "the image refuses KRaft mode without CLUSTER_ID"
-    assert env("worker")["CCWATCH_KAFKA_BOOTSTRAP"] in kafka["KAFKA_ADVERTISED_LISTENERS"]
+def test_kafka_runs_kraft_on_three_nodes_without_auto_created_topics() -> None:
+    voters = {f"{env(node)['KAFKA_NODE_ID']}@{node}:9093" for node in KAFKA}
+    for node in KAFKA:
+        kafka = env(node)
+        assert services()[node]["hostname"] == node
+        assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert set(kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
+        assert kafka["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{node}:9092"
+        assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert kafka["CLUSTER_ID"], "the image refuses KRaft mode without CLUSTER_ID"
+    assert len({env(node)["KAFKA_NODE_ID"] for node in KAFKA}) == len(KAFKA)
+    assert len({env(node)["CLUSTER_ID"] for node in KAFKA}) == 1
+    bootstrap = env("worker")["CCWATCH_KAFKA_BOOTSTRAP"].split(",")
+    assert bootstrap == [f"{node}:9092" for node in KAFKA]
+
+
+def test_kafka_settings_that_keep_data() -> None:
+    for node in KAFKA:
+        kafka = env(node)
+        for name in (
+            "KAFKA_DEFAULT_REPLICATION_FACTOR",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        ):
+            assert kafka[name] == "3", f"{node}: {name}"
+        # A write needs 2 in-sync replicas of 3: one node may be down without refusing writes.
+        assert kafka["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert kafka["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert kafka["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        assert kafka["KAFKA_LOG_RETENTION_MS"] == "-1"
+    for service in APP:
+        app = env(service)
+        assert app["CCWATCH_REPLICATION_FACTOR"] == "3" and len(KAFKA) >= 3
+        assert app["CCWATCH_PRODUCER_IDEMPOTENCE"] == "true"
+
+
+def test_database_timeouts_and_pool() -> None:
+    for service in APP:
+        app = env(service)
+        assert float(app["CCWATCH_DB_CONNECT_TIMEOUT_S"]) > 0
+        assert float(app["CCWATCH_DB_STATEMENT_TIMEOUT_S"]) > 0
+        assert int(app["CCWATCH_DB_POOL_SIZE"]) >= 1
+
+
+def test_worker_is_restarted_when_it_exits() -> None:
+    # The worker leaves (ready file removed, status 69) when it loses the broker, and
+    # Docker starts it again: a plain `docker compose` never restarts an unhealthy one.
+    assert services()["worker"]["restart"] == "unless-stopped"
 
 
 def test_workers_scale() -> None:
@@ -314,7 +363,7 @@ def test_volumes_are_declared_and_bind_mounts_exist() -> None:
                 assert source in declared, f"{service}: volume {source} is not declared"
                 used.add(source)
     assert used == declared, f"declared but unused: {declared - used}"
-    for service in ("kafka", "postgres", "prometheus", "grafana"):
+    for service in (*KAFKA, "postgres", "prometheus", "grafana"):
         assert any(source in declared for source, _ in mounts(service)), service
 
 
@@ -525,3 +574,91 @@ def test_dashboard_shows_every_worker_metric() -> None:
         if not re.search(rf"\b{name}(_total|_bucket|_sum|_count)?\b", text)
     }
     assert not missing, f"no panel shows {sorted(missing)}"
+
+
+# --- alerting rules -----------------------------------------------------------------------
+
+RULES = ROOT / "monitoring/rules/ccwatch.yml"
+RULE_TESTS = ROOT / "tests/unit/alerting_rules_test.yml"
+# Each fault of docs/runbook.md and the rules that report it.
+FAULT_ALERTS = {
+    "worker down": {"CcwatchWorkerDown", "CcwatchNoWorkerUp", "CcwatchWorkerStalled"},
+    "a sink failing or stuck": {"CcwatchSinkFailing", "CcwatchSinkStuck"},
+    "poison rows": {"CcwatchPoisonRows"},
+    "a timer failing": {"CcwatchTimerFailing"},
+    "lag growing": {"CcwatchConsumerLagGrowing"},
+    "dead letters rising": {"CcwatchDeadLettersRising", "CcwatchProcessingErrors"},
+    "no data from a terminal": {"CcwatchTerminalSilent"},
+    "SLA breaches": {"CcwatchSlaBreaches"},
+}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def rules() -> list[dict[str, Any]]:
+    data = yaml.safe_load(RULES.read_text("utf-8"))
+    return [rule for group in data["groups"] for rule in group["rules"]]
+
+
+def runbook_anchors() -> set[str]:
+    """GitHub's anchors of docs/runbook.md's headings."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs/runbook.md").read_text("utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def promtool() -> str:
+    """promtool from PATH or next to this Python (./dev test puts it in .venv/bin)."""
+    found = shutil.which("promtool") or shutil.which(
+        "promtool", path=str(Path(sys.executable).parent)
+    )
+    if found:
+        return found
+    if os.environ.get("CI"):
+        raise AssertionError("promtool is missing: ./dev test installs it (Debian's prometheus)")
+    pytest.skip("promtool is not installed (./dev test takes it from Debian's package prometheus)")
+
+
+def test_prometheus_loads_the_mounted_rules() -> None:
+    mounted = dict((target, source) for source, target in mounts("prometheus"))
+    assert mounted["/etc/prometheus/rules"] == "./monitoring/rules"
+    assert prometheus()["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert sorted(p.name for p in (ROOT / "monitoring/rules").glob("*.yml")) == ["ccwatch.yml"]
+
+
+def test_every_fault_has_alerting_rules() -> None:
+    names = [rule["alert"] for rule in rules()]
+    assert len(names) == len(set(names)), "alert names must be unique"
+    assert set(names) == set().union(*FAULT_ALERTS.values())
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda rule: str(rule["alert"]))
+def test_each_rule_has_a_severity_a_bilingual_text_and_a_runbook_section(
+    rule: dict[str, Any],
+) -> None:
+    assert rule["labels"]["severity"] in {"critical", "warning"}
+    notes = rule["annotations"]
+    for key in ("summary", "description"):
+        assert CJK.search(notes[key]) and re.search(r"[A-Za-z]{3}", notes[key]), key
+    page, _, anchor = notes["runbook_url"].partition("#")
+    assert page == "docs/runbook.md"
+    assert anchor in runbook_anchors(), f"no section #{anchor} in docs/runbook.md"
+
+
+def test_rules_query_only_exported_metrics() -> None:
+    names = exported()
+    for rule in rules():
+        used = set(re.findall(r"\bccwatch_[A-Za-z0-9_]+", rule["expr"]))
+        assert used <= set(names), f"{rule['alert']}: unknown {used - set(names)}"
+
+
+def test_promtool_checks_the_rules() -> None:
+    out = subprocess.run(
+        [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    out = subprocess.run(
+        [promtool(), "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
