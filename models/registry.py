@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import msgspec
-
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
