@@ -68,6 +68,9 @@ def _agent(
                 await w.dead_letter(event, valid)
                 await w.finish(ticket)
                 continue
+            terminal = getattr(valid, "terminal_id", None)  # a kiosk (phones are per subject)
+            if terminal is not None:
+                metrics.TERMINAL_LAST_RECORD.labels(terminal).set_to_current_time()
             held = Held(name, ticket, event, event.key, valid, apply)
             flow, partition = w.flow(msg.partition), msg.partition
             ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, w.lagging(partition))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from models.events import AlertEvent, GroupFix, decode, decode_group
+from streams import metrics
 from streams.pipeline import load_state
 from streams.worker import Worker
 from tests.agents.conftest import Sent
@@ -31,6 +33,10 @@ async def test_a_check_in_scores_points(worker: tuple[Worker, Sent]) -> None:
     async with w.app.agents["checkins"].test_context() as ctx:
         await ctx.put(payload(checkin(1, 0 * M, subject="SS-0002")), key=b"SS-0002")
     assert sent["points"] and not sent["dead-letter"]
+    seen = metrics.REGISTRY.get_sample_value(
+        "ccwatch_terminal_last_record_timestamp_seconds", {"terminal": "T-caiyuan-1"}
+    )
+    assert seen is not None and seen > time.time() - 60  # the kiosk is heard from
 
 
 async def test_bad_input_goes_to_the_dead_letter_topic(worker: tuple[Worker, Sent]) -> None:
