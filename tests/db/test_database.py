@@ -222,3 +222,8 @@ def test_a_late_entry_keeps_the_month_it_corrects(engine: Engine) -> None:
     with Session(engine) as session:
         row = session.get(PointsEntryRow, "late-1")
         assert row is not None and (row.local_month, row.corrects_month) == ("2026-11", "2026-03")
+    from ccwatch.web.queries import subject
+
+    page = subject(engine, late.subject_id)
+    assert page is not None
+    assert [e["corrects_month"] for e in page["ledger"]] == ["2026-03"]  # the officer sees it

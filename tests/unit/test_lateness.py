@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alerts.clock import ManualClock
 from alerts.policy import is_late, load_policy
+from models.events import encode
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline
+from streams.replay import LogRecord, read_log, replay, write_log
 from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, registry
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
@@ -102,3 +106,37 @@ def test_a_record_received_before_the_close_was_requested_counts_in_its_month() 
     assert {e.local_month for e in before.points} == {"2026-11"}
     assert {e.corrects_month for e in before.points} == {None}
     assert {e.local_month for e in after.points} == {"2026-12"}
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.alerts: list[Any] = []
+
+    def write_alerts(self, rows: list[Any]) -> int:
+        self.alerts += rows
+        return len(rows)
+
+    def write_points(self, rows: list[Any]) -> int:
+        return len(rows)
+
+    write_recommendations = write_points
+
+
+def test_replay_judges_lateness_by_the_received_time_the_log_keeps(tmp_path: Path) -> None:
+    """Replay from a log or the topics passes each record's broker timestamp, as the
+    worker does; a repeated record is counted as a duplicate."""
+    outside = fix(1, M, OUTSIDE)
+    records = [
+        LogRecord("locations", b"SS-0007", encode(outside), T0 + M + 6 * H),
+        LogRecord("locations", b"SS-0007", encode(outside), T0 + M + 6 * H),
+    ]
+    path = tmp_path / "log.jsonl"
+    write_log(path, records)
+    assert list(read_log(path)) == records
+    pipeline = Pipeline(registry(), load_ruleset(), ManualClock(T0 + 7 * H), 300)
+    sink = _Sink()
+    result = replay(read_log(path), pipeline, sink)  # type: ignore[arg-type]
+    assert (result.applied, result.duplicates, sink.alerts) == (1, 1, [])
+    on_time = [LogRecord("locations", b"SS-0007", encode(outside), T0 + M)]
+    replay(on_time, pipeline, sink)  # type: ignore[arg-type]
+    assert [a.alert_type for a in sink.alerts] == ["out_of_bounds"]
