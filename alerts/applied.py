@@ -11,8 +11,9 @@ is part of the content, so the same id from another one is a conflict.
   retry serialised differently is still the same): a duplicate, ignored and counted;
 - the same id, other content: a conflict, dead-lettered; the first stays.
 
-The memory is bounded per input (``[inputs]`` of ``alerts/policy.toml``): at most
-``ids_keep`` ids, within ``ids_keep_s`` of event time of the newest. A repeat older than
+The memory is bounded per input (``[inputs]`` of ``alerts/policy.toml``): the
+``ids_keep`` ids applied last at most, none older in event time than ``ids_keep_s``
+before the latest one applied. A repeat older than
 that is applied again, which the detectors and the ledger absorb (derived ids, the
 month's counted events), but a conflict with it goes unnoticed.
 """
@@ -20,7 +21,8 @@ month's counted events), but a conflict with it goes unnoticed.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 import msgspec
@@ -41,25 +43,30 @@ class Keep(msgspec.Struct, frozen=True):
 
 
 class Applied(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Per input topic: event id -> its content's digest and event time, oldest first."""
+    """Per input topic: event id -> its content's digest and event time, in the order
+    applied."""
 
     ids: dict[str, dict[str, Seen]] = {}
 
 
 def digest(record: msgspec.Struct) -> int:
     """A 64-bit digest of a record's content: its type and fields as decoded, times in
-    UTC; not the bytes it came in (field order, spacing, offsets, unknown fields)."""
-    fields = {
-        name: _canonical(getattr(record, name))
-        for name in record.__struct_fields__
-        if name not in NOT_CONTENT
-    }
-    raw = msgspec.json.encode([type(record).__name__, fields])
+    UTC, fields at their default left out (so a field added to the contract later does not
+    change it); not the bytes it came in (field order, spacing, offsets, unknown fields)."""
+    content: list[Any] = [type(record).__name__]
+    for name, default in _fields(type(record)):
+        value = getattr(record, name)
+        if value is default or value == default or name in NOT_CONTENT:
+            continue
+        content.append(name)
+        content.append(value.astimezone(UTC) if isinstance(value, datetime) else value)
+    raw = msgspec.json.encode(content)
     return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")
 
 
-def _canonical(value: Any) -> Any:
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
+@cache
+def _fields(kind: type[msgspec.Struct]) -> list[tuple[str, Any]]:
+    return [(f.name, f.default) for f in msgspec.structs.fields(kind)]
 
 
 def judge(applied: Applied, event_id: str, content: int) -> Verdict:
@@ -73,11 +80,12 @@ def judge(applied: Applied, event_id: str, content: int) -> Verdict:
 def remember(
     applied: Applied, kind: str, event_id: str, content: int, at: datetime, keep: Keep
 ) -> Applied:
-    """The memory with one more id of input ``kind``, within its bounds."""
-    entries = {**applied.ids.get(kind, {}), event_id: Seen(content, at)}
-    newest = max(s.at for s in entries.values())
-    horizon = newest.timestamp() - keep.seconds
-    kept = [(k, s) for k, s in entries.items() if s.at.timestamp() >= horizon]
-    if len(kept) > keep.count:
-        kept = sorted(kept, key=lambda item: item[1].at)[-keep.count :]
-    return Applied({**applied.ids, kind: dict(kept)})
+    """The memory with one more id of input ``kind``: the most recently applied
+    ``keep.count`` at most, none older than ``keep.seconds`` before this one."""
+    entries = dict(applied.ids.get(kind, {}))
+    entries.pop(event_id, None)
+    entries[event_id] = Seen(content, at)
+    horizon = at - timedelta(seconds=keep.seconds)
+    while len(entries) > keep.count or next(iter(entries.values())).at < horizon:
+        del entries[next(iter(entries))]  # the longest remembered
+    return Applied({**applied.ids, kind: entries})
