@@ -84,7 +84,12 @@ def state_of(det: Detection, detector: Detector) -> Any:
 
 
 def context(
-    env: Env, det: Detection, at: datetime, track: Track | None = None, plausible: bool = True
+    env: Env,
+    det: Detection,
+    at: datetime,
+    track: Track | None = None,
+    plausible: bool = True,
+    late: bool = False,
 ) -> Context:
     limits, period = in_force(env.policy, env.periods, at, env.subject.office_id)
     return Context(
@@ -97,11 +102,15 @@ def context(
         det.track if track is None else track,
         plausible,
         det.watching_since,
+        late,
     )
 
 
-def observe(env: Env, det: Detection, item: Input) -> tuple[Detection, list[AlertEvent]]:
-    """Apply one input: first every deadline up to its event time, then the input."""
+def observe(
+    env: Env, det: Detection, item: Input, late: bool = False
+) -> tuple[Detection, list[AlertEvent]]:
+    """Apply one input: first every deadline up to its event time, then the input. A late
+    input (beyond its lateness bound) updates the track and changes no alert."""
     t = when(item)
     det, events = advance(env, det, t)
     track, plausible = det.track, True
@@ -114,7 +123,8 @@ def observe(env: Env, det: Detection, item: Input) -> tuple[Detection, list[Aler
     if watching is None and isinstance(item, LocationFix | DeviceEvent | CheckIn):
         watching = t
     det = msgspec.structs.replace(det, track=track, watching_since=watching)
-    det, more = _step_all(env, det, context(env, det, t, track, plausible), item, DETECTORS)
+    ctx = context(env, det, t, track, plausible, late)
+    det, more = _step_all(env, det, ctx, item, DETECTORS)
     at = t if det.at is None else max(det.at, t)
     return msgspec.structs.replace(det, at=at), events + more
 

@@ -34,7 +34,7 @@ class ForbiddenZone:
         return None  # decided on fixes only
 
     def step(self, ctx: Context, state: ZoneState, book: AlertBook, item: Input) -> Step:
-        if not isinstance(item, LocationFix) or not ctx.plausible:
+        if not isinstance(item, LocationFix) or not ctx.plausible or ctx.late:
             return state, book, []
         fix = item
         where = (fix.lat, fix.lon, fix.accuracy_m)

@@ -60,8 +60,9 @@ def raise_alert(
 ) -> tuple[AlertBook, list[AlertEvent]]:
     """Open an alert unless one of the type is open. ``occurred_at`` is when the condition
     began (event time, evidence); the SLA runs from ``ctx.now``, when it is raised. In a
-    security period it goes straight to the command center with the shorter SLA."""
-    if alert_type in book.open:
+    security period it goes straight to the command center with the shorter SLA. Nothing
+    opens on a late input (history)."""
+    if alert_type in book.open or ctx.late:
         return book, []
     kind = KINDS[alert_type]
     alert_id = derive_id("alert", ctx.subject.id, alert_type, evidence[0])
@@ -98,10 +99,11 @@ def clear(
     reason: tuple[str, str],
     where: Where = None,
 ) -> tuple[AlertBook, list[AlertEvent]]:
-    """The condition cleared: auto-resolve if nobody has acted yet (recorded as such)."""
+    """The condition cleared: auto-resolve if nobody has acted yet (recorded as such).
+    A late input (history) clears nothing: the officers resolve what is open."""
     subject, now = ctx.subject, ctx.now
     alert = book.open.get(alert_type)
-    if alert is None or alert.state != "open":
+    if alert is None or alert.state != "open" or ctx.late:
         return book, []
     zh, en = reason
     event = _event(

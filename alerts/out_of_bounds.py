@@ -10,7 +10,8 @@ Noise-aware, as GPS drift near the shore floods naive platforms:
   whole accuracy circle outside;
 - one incident per trip: while an approved leave, its return grace, or a leave-overstay
   alert covers the trip, no out-of-bounds alert is raised for it;
-- suspect fixes (impossible speed) never count; events are judged in event time.
+- suspect fixes (impossible speed) and late ones (beyond the lateness bound) never count;
+  events are judged in event time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ class OutOfBounds:
     def step(self, ctx: Context, state: BoundaryState, book: AlertBook, item: Input) -> Step:
         if isinstance(item, Time):
             return self._dwell(ctx, state, book, item.at)
-        if isinstance(item, LocationFix) and ctx.plausible and ctx.view.county is not None:
+        if (
+            isinstance(item, LocationFix)
+            and ctx.plausible
+            and not ctx.late
+            and ctx.view.county is not None
+        ):
             return self._fix(ctx, state, book, item)
         return state, book, []
 

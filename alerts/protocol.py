@@ -69,6 +69,10 @@ class Context:
     track: Track  # the subject's movement, after this input
     plausible: bool = True  # this input, if a fix, is not an impossible jump
     watching_since: datetime | None = None  # nothing before it is judged
+    # The input came later than its type's lateness bound (alerts.policy.is_late): it is
+    # history. raise_alert and clear do nothing on it; a detector that would start a
+    # pending condition on it (a dwell, a confirmation) ignores it.
+    late: bool = False
 
 
 Step = tuple[Any, AlertBook, list[AlertEvent]]

@@ -161,11 +161,16 @@ def close(
     month: Annotated[str, typer.Option(help="Local month to close, YYYY-MM.")],
     by: Annotated[str, typer.Option(help="Who asks (recorded).")] = "cli",
 ) -> None:
-    """Close a month now (base points, caps, requirements, reviews); repeats are no-ops."""
+    """Close a month now (base points, caps, requirements, reviews); repeats are no-ops.
+    The close is recorded in the database first: from then on, events of the month are
+    booked in the first open month (docs/scoring.md)."""
+    from models.closes import record_close
+    from models.db import make_engine
     from streams.control import request_close
 
     s = Settings()
     _require_broker(s)
+    record_close(make_engine(s.database_url), month, by, datetime.now(UTC))
     request_close(s.kafka_bootstrap, s.topics, s.partitions, month, by)
     console.print(f"asked all {s.partitions} partitions to close {month}")
 
@@ -284,6 +289,10 @@ def replay(
         f"{result.months}; {result.entries} points entries, {result.alerts} alert "
         f"transitions, {result.recommendations} recommendations"
     )
+    from models.closes import record_close
+
+    for closed in result.months:
+        record_close(engine, closed, "replay", datetime.now(UTC))
     for event_id, why in result.not_applied:  # officers' actions that could not apply
         console.print(f"[yellow]not applied[/] {event_id}: {why}")
 

@@ -182,6 +182,12 @@ class PointsEntry(msgspec.Struct, frozen=True, kw_only=True):
     reason_en: str
     recorded_at: Annotated[datetime, msgspec.Meta(tz=True, description="Processing time.")]
     reverses_entry_id: str | None = None
+    corrects_month: Annotated[
+        Month | None,
+        msgspec.Meta(
+            description="An event of this closed month, booked in local_month (a late entry)."
+        ),
+    ] = None
 
 
 class Recommendation(msgspec.Struct, frozen=True, kw_only=True):

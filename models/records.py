@@ -87,8 +87,22 @@ class PointsEntryRow(Base):
     reason_en: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime]
     reverses_entry_id: Mapped[str | None] = mapped_column(ForeignKey("points_entries.id"))
+    corrects_month: Mapped[str | None] = mapped_column(
+        String(7), doc="A late entry: the closed month its event belongs to."
+    )
 
     __table_args__ = (Index("ix_points_entries_subject_month", "subject_id", "local_month"),)
+
+
+class ClosedMonth(Base):
+    """A local month whose close was requested: its points are final. Events that reach
+    Kafka afterwards are booked in the first open month (scoring.ledger)."""
+
+    __tablename__ = "closed_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(doc="When the close was requested.")
+    requested_by: Mapped[str] = mapped_column(String(64))
 
 
 class RecommendationRow(Base):

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from models.records import ClosedMonth
 from models.reference import (
     Geofence,
     GeofenceKind,
@@ -31,7 +32,8 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves and the county outline in one session."""
+    """Read subjects, terminals, approved leaves, zones, security periods and the closed
+    months in one session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
@@ -64,6 +66,7 @@ def load_registry(engine: Engine) -> Registry:
                 LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination, p.approved_at, p.emergency)
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
+        closed = {c.month: c.closed_at for c in session.scalars(select(ClosedMonth))}
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
@@ -77,6 +80,7 @@ def load_registry(engine: Engine) -> Registry:
         exits=tuple(_zone(f) for f in fences if f.kind == GeofenceKind.EXIT),
         forbidden={k: tuple(v) for k, v in forbidden.items()},
         periods=periods,
+        closed_months=closed,
     )
 
 

@@ -46,6 +46,7 @@ def points_entry_row(e: PointsEntry) -> Row:
         "reason_en": e.reason_en,
         "recorded_at": e.recorded_at,
         "reverses_entry_id": e.reverses_entry_id,
+        "corrects_month": e.corrects_month,
     }
 
 

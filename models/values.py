@@ -82,3 +82,4 @@ class Registry:
     exits: tuple[ZoneRef, ...] = ()
     forbidden: dict[str, tuple[ZoneRef, ...]] = field(default_factory=dict)
     periods: tuple[SecurityPeriod, ...] = ()
+    closed_months: dict[str, datetime] = field(default_factory=dict)  # month -> close asked

@@ -5,11 +5,15 @@ arrival order yields the same entries. What depends on a whole month (the base s
 monthly caps, missed check-in periods, hour requirements, commendations, the level review)
 is decided at the monthly close from order-independent tallies. Sanctions and level changes
 are recommendations; officers' decisions are events too, so a replay reproduces them.
+
+A closed month is never rewritten: an event that finds its month closed (:meth:`Ledger.closed`)
+is booked in the first open month after it, as a correction entry naming the month it
+belongs to (``corrects_month``), never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,7 +75,7 @@ class LedgerState(msgspec.Struct, frozen=True, omit_defaults=True):
 
     months: dict[str, MonthTally] = {}
     reports: list[tuple[datetime, str]] = []  # qualifying check-ins: (event time, event id)
-    closed: list[str] = []  # closed months, the last 6
+    closed: list[str] = []  # closed months, the last 6 (the registry has them all)
     scores: dict[str, int] = {}  # closed month -> monthly score, the last 6
     level: str | None = None
     level_since: str | None = None  # month the current level took effect
@@ -91,10 +95,33 @@ class LedgerOutcome:
 
 
 class Ledger:
-    """Applies one rule set; stateless itself, every method returns the new state."""
+    """Applies one rule set; stateless itself, every method returns the new state.
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    ``closed_months``: every month whose close was requested, and when (the database's
+    ``closed_months``, through the registry)."""
+
+    def __init__(self, ruleset: RuleSet, closed_months: Mapping[str, datetime] | None = None):
         self.ruleset = ruleset
+        self.closed_months: Mapping[str, datetime] = closed_months or {}
+
+    def closed(self, state: LedgerState, month: str, received_at: datetime | None) -> bool:
+        """Whether an event of ``month`` finds it closed: the subject's own closes say so
+        (it, or a later month, was closed for the subject), or the registry says its close
+        was requested before the event reached Kafka (``received_at``; unknown, as in a
+        replay from a file that closes its months last: only the subject's closes count)."""
+        if month in state.closed or (state.closed and month < max(state.closed)):
+            return True
+        at = self.closed_months.get(month)
+        return at is not None and received_at is not None and received_at >= at
+
+    def booking_month(self, state: LedgerState, month: str) -> str:
+        """Where an event of a closed ``month`` is booked: the first month after it that
+        is closed neither for the subject nor in the registry."""
+        latest = max(state.closed, default="")
+        after = add_months(month, 1)
+        while after in state.closed or after in self.closed_months or after < latest:
+            after = add_months(after, 1)
+        return after
 
     # event rules --------------------------------------------------------------------------
     def on_checkin(
@@ -104,6 +131,7 @@ class Ledger:
         subject: SubjectRef,
         terminal: TerminalRef,
         now: datetime,
+        received_at: datetime | None = None,
     ) -> LedgerOutcome:
         hour = local(event.occurred_at).hour
 
@@ -115,14 +143,21 @@ class Ledger:
             )
 
         rules = [(r, r.points) for r in self._rules(CheckInTrigger) if counts(r.trigger)]  # type: ignore[arg-type]
-        out = self._event_entries(state, rules, subject, event.event_id, event.occurred_at, now)
+        out = self._event_entries(
+            state, rules, subject, event.event_id, event.occurred_at, now, received_at
+        )
         if rules and (event.occurred_at, event.event_id) not in out.state.reports:
             reports = sorted([*out.state.reports, (event.occurred_at, event.event_id)])
             out.state = msgspec.structs.replace(out.state, reports=reports)
         return out
 
     def on_activity(
-        self, state: LedgerState, event: Activity, subject: SubjectRef, now: datetime
+        self,
+        state: LedgerState,
+        event: Activity,
+        subject: SubjectRef,
+        now: datetime,
+        received_at: datetime | None = None,
     ) -> LedgerOutcome:
         rules = [
             (r, r.points * (int(event.hours) if r.trigger.per == "hour" else 1))  # type: ignore[union-attr]
@@ -131,15 +166,20 @@ class Ledger:
         ]
         hours: dict[str, float] = {event.activity: event.hours} if event.hours else {}
         return self._event_entries(
-            state, rules, subject, event.event_id, event.occurred_at, now, hours=hours
+            state, rules, subject, event.event_id, event.occurred_at, now, received_at, hours=hours
         )
 
     def on_alert(
-        self, state: LedgerState, alert: AlertEvent, subject: SubjectRef, now: datetime
+        self,
+        state: LedgerState,
+        alert: AlertEvent,
+        subject: SubjectRef,
+        now: datetime,
+        received_at: datetime | None = None,
     ) -> LedgerOutcome:
         """Score an alert transition; a verification later overturned is reversed."""
         if alert.outcome in ("false_alarm", "explained") and alert.alert_id in state.verified:
-            return self._reverse(state, alert, subject, now)
+            return self._reverse(state, alert, subject, now, received_at)
         rules = [
             (r, r.points)
             for r in self._rules(AlertTrigger)
@@ -149,7 +189,14 @@ class Ledger:
         ]
         evidence = [alert.transition_id, alert.alert_id, *alert.evidence]
         out = self._event_entries(
-            state, rules, subject, alert.transition_id, alert.occurred_at, now, evidence
+            state,
+            rules,
+            subject,
+            alert.transition_id,
+            alert.occurred_at,
+            now,
+            received_at,
+            evidence,
         )
         if out.entries:
             scored = [(e.entry_id, e.rule_id, e.delta) for e in out.entries]
@@ -158,10 +205,18 @@ class Ledger:
         return out
 
     def _reverse(
-        self, state: LedgerState, alert: AlertEvent, subject: SubjectRef, now: datetime
+        self,
+        state: LedgerState,
+        alert: AlertEvent,
+        subject: SubjectRef,
+        now: datetime,
+        received_at: datetime | None,
     ) -> LedgerOutcome:
-        """Corrections are new entries that name the entry they reverse; nothing is edited."""
-        month = local_month(alert.occurred_at)
+        """Corrections are new entries that name the entry they reverse; nothing is edited
+        (in a closed month, they are booked in the first open one)."""
+        month, corrects = local_month(alert.occurred_at), None
+        if self.closed(state, month, received_at):
+            month, corrects = self.booking_month(state, month), month
         tally = state.months.get(month, MonthTally())
         points = dict(tally.points)
         entries = []
@@ -175,19 +230,15 @@ class Ledger:
                 alert.occurred_at,
                 month,
                 [alert.transition_id, entry_id],
-                f"更正,复核结论为{alert.outcome}",
-                f"correction, reviewed as {alert.outcome}",
+                f"更正,复核结论为{alert.outcome}" + _belongs_zh(corrects),
+                f"correction, reviewed as {alert.outcome}" + _belongs_en(corrects),
                 now,
+                corrects,
             )
             entries.append(msgspec.structs.replace(entry, reverses_entry_id=entry_id))
-            if month not in state.closed:
-                points[rule_id] = points.get(rule_id, 0) - delta
+            points[rule_id] = points.get(rule_id, 0) - delta
         verified = {k: v for k, v in state.verified.items() if k != alert.alert_id}
-        months = (
-            state.months
-            if month in state.closed
-            else {**state.months, month: msgspec.structs.replace(tally, points=points)}
-        )
+        months = {**state.months, month: msgspec.structs.replace(tally, points=points)}
         new = msgspec.structs.replace(state, verified=verified, months=months)
         return LedgerOutcome(new, entries)
 
@@ -199,13 +250,25 @@ class Ledger:
         event_id: str,
         occurred_at: datetime,
         now: datetime,
+        received_at: datetime | None,
         evidence: list[str] | None = None,
         hours: dict[str, float] | None = None,
     ) -> LedgerOutcome:
-        """One entry per matching rule; the month's tallies grow by deltas and hours."""
-        month = local_month(occurred_at)
-        if month in state.closed or not (rules or hours) or not _supervised(subject, month):
+        """One entry per matching rule; the month's tallies grow by deltas and hours. An
+        event of a closed month is booked in the first open one, as a correction (its
+        hours are not: the closed month's requirements were judged at its close)."""
+        month, corrects, slot = local_month(occurred_at), None, event_id
+        if not (rules or hours) or not _supervised(subject, month):
             return LedgerOutcome(state)
+        if self.closed(state, month, received_at):
+            month, corrects, slot, hours = (
+                self.booking_month(state, month),
+                month,
+                f"late:{event_id}",
+                None,
+            )
+            if not rules:
+                return LedgerOutcome(state)
         tally = state.months.get(month, MonthTally())
         if event_id in tally.events:
             return LedgerOutcome(state)  # a redelivered event changes nothing
@@ -216,13 +279,14 @@ class Ledger:
                 subject,
                 rule,
                 delta,
-                event_id,
+                slot,
                 occurred_at,
                 month,
                 evidence or [event_id],
-                "",
-                "",
+                _belongs_zh(corrects).lstrip(","),
+                _belongs_en(corrects).lstrip(", "),
                 now,
+                corrects,
             )
             entries.append(entry)
             points[rule.id] = points.get(rule.id, 0) + delta
@@ -529,6 +593,7 @@ class Ledger:
         zh: str,
         en: str,
         now: datetime,
+        corrects_month: str | None = None,
     ) -> PointsEntry:
         rs = self.ruleset
         return PointsEntry(
@@ -546,6 +611,7 @@ class Ledger:
             reason_zh=f"{rule.label_zh}:{zh}" if zh else rule.label_zh,
             reason_en=f"{rule.label_en}: {en}" if en else rule.label_en,
             recorded_at=now,
+            corrects_month=corrects_month,
         )
 
     def _sanction(
@@ -618,6 +684,14 @@ class Ledger:
             occurred_at=occurred_at,
             recorded_at=now,
         )
+
+
+def _belongs_zh(month: str | None) -> str:
+    return f",补记:所属月份 {month} 已结账" if month else ""
+
+
+def _belongs_en(month: str | None) -> str:
+    return f", late entry: its month {month} was already closed" if month else ""
 
 
 def _supervised(subject: SubjectRef, month: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from faust.types import EventT, StreamT
@@ -27,7 +28,7 @@ from models.events import (
 )
 from streams import metrics
 from streams.guard import persist
-from streams.pipeline import Outcome, SubjectState
+from streams.pipeline import Step
 from streams.worker import Ticket, Worker, log
 
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
@@ -43,7 +44,7 @@ class Held:
     event: EventT[bytes]
     key: bytes
     record: Any
-    apply: Callable[[SubjectState, Any], Outcome]
+    apply: Step
 
 
 def register(w: Worker) -> None:
@@ -55,7 +56,7 @@ def _agent(
     w: Worker,
     name: str,
     validate: Callable[[bytes, bytes | None], V | Rejection],
-    apply: Callable[[SubjectState, V], Outcome],
+    apply: Step,
 ) -> None:
     async def process(stream: StreamT[bytes]) -> None:
         """Validate each record, hold it, apply what event time has passed."""
@@ -100,7 +101,7 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
     if judged is not None and record.occurred_at < judged:
         metrics.LATE.labels(name).inc()  # event time already judged past it
     try:
-        outcome = held.apply(current, record)
+        outcome = held.apply(current, record, received_at(event))
     except Exception as exc:  # a bug must not stop the partition: park the record
         log.exception("processing failed")
         await w.dead_letter(event, Rejection("processing_error", type(exc).__name__))
@@ -108,13 +109,23 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         return
     if outcome.rejected is not None:
         await w.dead_letter(event, outcome.rejected)
+    elif outcome.duplicate:  # a retry or a redelivery: already applied
+        metrics.DUPLICATES.labels(name).inc()
     else:
         metrics.EVENTS.labels(name, "ok", "").inc()
+    if outcome.late:
+        metrics.LATE_ARRIVALS.labels(name).inc()
     await w.publish(held.key, current, outcome)
-    if isinstance(record, LocationFix):
+    if isinstance(record, LocationFix) and outcome.rejected is None and not outcome.duplicate:
         await _located(w, partition, record)
     await w.finish(held.ticket)  # after everything it caused was sent
     metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)
+
+
+def received_at(event: EventT[bytes]) -> datetime | None:
+    """When the record reached Kafka: its broker timestamp (Faust gives seconds)."""
+    stamp = event.message.timestamp
+    return datetime.fromtimestamp(stamp, UTC) if stamp else None
 
 
 async def _located(w: Worker, partition: int, fix: LocationFix) -> None:

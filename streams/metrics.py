@@ -27,6 +27,14 @@ LATE = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+LATE_ARRIVALS = Counter(
+    "ccwatch_late_arrivals_total",
+    "Valid input records that reached Kafka (broker timestamp) later after their event "
+    "time than their input's lateness bound (alerts/policy.toml [inputs]): they updated the "
+    "track and the ledger but changed no alert.",
+    ["topic"],
+    registry=REGISTRY,
+)
 FORCED = Counter(
     "ccwatch_forced_releases_total",
     "Records applied before event time passed them because too many were held (one input "

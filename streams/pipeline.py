@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from alerts import engine, gathering, lifecycle
+from alerts import applied, engine, gathering, lifecycle
 from alerts import leave as leave_rules
 from alerts.clock import Clock
 from alerts.engine import Detection, Env
 from alerts.geofence import Area, Zone
-from alerts.policy import Policy, Thresholds, in_force
+from alerts.policy import Policy, Thresholds, in_force, is_late
 from alerts.protocol import Input, View
 from models.events import (
     Activity,
@@ -45,13 +45,26 @@ CHECKPOINT = timedelta(minutes=15)  # how stale a stored last-seen time may be
 
 
 class SubjectState(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Everything a worker remembers about one subject (a Faust table value)."""
+    """Everything a worker remembers about one subject (a Faust table value).
+
+    ``applied``, the event ids the subject applied (:mod:`alerts.applied`), never makes
+    the state durable by itself (:meth:`Outcome.durable`), yet redelivery still works: a
+    state written to the changelog carries the ids of every record whose effects it holds,
+    so Kafka delivering those again after a crash finds them applied (duplicates); a
+    record whose effects were not written is not remembered there either, and is simply
+    applied again, with the same result (every id it makes derives from its evidence).
+    """
 
     detection: Detection = Detection()
     ledger: LedgerState = LedgerState()
+    applied: applied.Applied = applied.Applied()
 
 
 E = TypeVar("E", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
+Record = CheckIn | LocationFix | Activity | Decision | AlertAction | DeviceEvent
+# Applies one record to a subject's state: the state, the record, and when it reached
+# Kafka (its broker timestamp; None when unknown, e.g. a log file: taken as on time).
+Step = Callable[[SubjectState, Any, datetime | None], "Outcome"]
 EMPTY_STATE = SubjectState()
 _state_encoder = msgspec.msgpack.Encoder()
 _state_decoder = msgspec.msgpack.Decoder(SubjectState)
@@ -75,6 +88,8 @@ class Outcome:
     points: list[PointsEntry] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     rejected: Rejection | None = None  # valid record, but not applicable (dead-letter it)
+    duplicate: bool = False  # already applied (same event id and content): nothing to do
+    late: bool = False  # beyond its lateness bound: changed no alert
 
     def durable(self, before: SubjectState) -> bool:
         """Whether the state must be stored: a decision changed, or the last-seen time
@@ -115,6 +130,9 @@ class Pipeline:
         self.ledger = Ledger(ruleset)
         self.ruleset = ruleset
         self.policy = policy or load_policy()
+        self.keep = {
+            k: applied.Keep(p.ids_keep_s, p.ids_keep) for k, p in self.policy.inputs.items()
+        }
         self.clock = clock
         self.max_skew = timedelta(seconds=max_clock_skew_s)
         self.use(registry)
@@ -122,6 +140,7 @@ class Pipeline:
     def use(self, registry: Registry) -> None:
         """Switch to fresh reference data (security periods, leaves, zones take effect)."""
         self.registry = registry
+        self.ledger.closed_months = registry.closed_months
         self.county = Area(registry.county) if registry.county else None
         self.exits = tuple(Area(z.geometry, z.buffer_m) for z in registry.exits)
         self._views: dict[tuple[str, str], View] = {}
@@ -163,7 +182,7 @@ class Pipeline:
         view = self.view(subject, state.ledger.level or subject.level)
         return Env(subject, view, self.policy, self.registry.periods, self.clock.now())
 
-    def steps(self) -> dict[str, tuple[Callable[..., Any], Callable[..., Outcome]]]:
+    def steps(self) -> dict[str, tuple[Callable[..., Any], Step]]:
         """Per input topic (short name): how its records are validated, then applied."""
         return {
             "checkins": (self.validate_checkin, self.apply_checkin),
@@ -225,55 +244,128 @@ class Pipeline:
     ) -> tuple[Thresholds, SecurityPeriod | None]:
         return in_force(self.policy, self.registry.periods, when, subject.office_id)
 
-    def detect(self, state: SubjectState, subject_id: str, item: Input) -> Outcome:
+    def detect(
+        self, state: SubjectState, subject_id: str, item: Input, late: bool = False
+    ) -> Outcome:
         """Run one input through the subject's detectors (deadlines before it first)."""
-        detection, events = engine.observe(self.env(subject_id, state), state.detection, item)
+        env = self.env(subject_id, state)
+        detection, events = engine.observe(env, state.detection, item, late)
         return self._alerts(msgspec.structs.replace(state, detection=detection), events)
 
-    def apply_location(self, state: SubjectState, fix: LocationFix) -> Outcome:
-        return self.detect(state, fix.subject_id, fix)
+    def apply_location(
+        self, state: SubjectState, fix: LocationFix, received_at: datetime | None = None
+    ) -> Outcome:
+        return self._once(
+            "locations",
+            state,
+            fix,
+            received_at,
+            lambda s, late: self.detect(s, fix.subject_id, fix, late),
+        )
 
-    def apply_device(self, state: SubjectState, event: DeviceEvent) -> Outcome:
-        return self.detect(state, event.subject_id, event)
+    def apply_device(
+        self, state: SubjectState, event: DeviceEvent, received_at: datetime | None = None
+    ) -> Outcome:
+        return self._once(
+            "devices",
+            state,
+            event,
+            received_at,
+            lambda s, late: self.detect(s, event.subject_id, event, late),
+        )
 
     def apply_sighting(self, state: SubjectState, seen: Sighting) -> Outcome:
         return self.detect(state, seen.subject_id, seen)
 
-    def apply_checkin(self, state: SubjectState, event: CheckIn) -> Outcome:
+    def apply_checkin(
+        self, state: SubjectState, event: CheckIn, received_at: datetime | None = None
+    ) -> Outcome:
         subject, now = self.subject(event.subject_id), self.clock.now()
         terminal = self.registry.terminals[event.terminal_id]
-        scored = self._ledger(
-            state, self.ledger.on_checkin(state.ledger, event, subject, terminal, now)
-        )
-        return self._merge(scored, self.detect(scored.state, event.subject_id, event))
 
-    def apply_activity(self, state: SubjectState, event: Activity) -> Outcome:
-        return self._ledger(
+        def decide(state: SubjectState, late: bool) -> Outcome:
+            scored = self._ledger(
+                state,
+                self.ledger.on_checkin(state.ledger, event, subject, terminal, now, received_at),
+            )
+            return self._merge(scored, self.detect(scored.state, event.subject_id, event, late))
+
+        return self._once("checkins", state, event, received_at, decide)
+
+    def apply_activity(
+        self, state: SubjectState, event: Activity, received_at: datetime | None = None
+    ) -> Outcome:
+        subject, now = self.subject(event.subject_id), self.clock.now()
+        return self._once(
+            "activities",
             state,
-            self.ledger.on_activity(
-                state.ledger, event, self.subject(event.subject_id), self.clock.now()
+            event,
+            received_at,
+            lambda s, _: self._ledger(
+                s, self.ledger.on_activity(s.ledger, event, subject, now, received_at)
             ),
         )
 
-    def apply_decision(self, state: SubjectState, event: Decision) -> Outcome:
-        return self._ledger(
+    def apply_decision(
+        self, state: SubjectState, event: Decision, received_at: datetime | None = None
+    ) -> Outcome:
+        subject, now = self.subject(event.subject_id), self.clock.now()
+        return self._once(
+            "decisions",
             state,
-            self.ledger.on_decision(
-                state.ledger, event, self.subject(event.subject_id), self.clock.now()
-            ),
+            event,
+            received_at,
+            lambda s, _: self._ledger(s, self.ledger.on_decision(s.ledger, event, subject, now)),
         )
 
-    def apply_action(self, state: SubjectState, action: AlertAction) -> Outcome:
+    def apply_action(
+        self, state: SubjectState, action: AlertAction, received_at: datetime | None = None
+    ) -> Outcome:
         """An officer acknowledges, dispatches or resolves an alert (verified -> points).
-        Event time first reaches the action's time, so what was due before it is decided."""
-        env = self.env(action.subject_id, state)
-        detection, events = engine.advance(env, state.detection, action.occurred_at, False)
-        result = lifecycle.act(detection.book, env.subject, action, env.now)
-        if isinstance(result, str):
-            return Outcome(state, rejected=Rejection("invalid_action", result))
-        book, more = result
-        detection = msgspec.structs.replace(detection, book=book)
-        return self._alerts(msgspec.structs.replace(state, detection=detection), events + more)
+        Event time first reaches the action's time, so what was due before it is decided.
+        An action already applied (redelivered after a crash) is a duplicate."""
+
+        def decide(state: SubjectState, _: bool) -> Outcome:
+            env = self.env(action.subject_id, state)
+            detection, events = engine.advance(env, state.detection, action.occurred_at, False)
+            result = lifecycle.act(detection.book, env.subject, action, env.now)
+            if isinstance(result, str):
+                return Outcome(state, rejected=Rejection("invalid_action", result))
+            book, more = result
+            detection = msgspec.structs.replace(detection, book=book)
+            new = msgspec.structs.replace(state, detection=detection)
+            return self._alerts(new, events + more, received_at)
+
+        return self._once("alert-actions", state, action, received_at, decide)
+
+    def _once(
+        self,
+        kind: str,
+        state: SubjectState,
+        record: Record,
+        received_at: datetime | None,
+        decide: Callable[[SubjectState, bool], Outcome],
+    ) -> Outcome:
+        """Apply a record once per subject (:mod:`alerts.applied`): a repeat is a
+        duplicate, the same id with other content a conflict (the first stays). ``decide``
+        gets whether the record is late (beyond its input's lateness bound)."""
+        content = applied.digest(record)
+        verdict = applied.judge(state.applied, record.event_id, content)
+        if verdict == "duplicate":
+            return Outcome(state, duplicate=True)
+        if verdict == "conflict":
+            why = f"event id {record.event_id!r} was applied with other content; the first stays"
+            return Outcome(state, rejected=Rejection("conflict", why))
+        late = is_late(self.policy, kind, record.occurred_at, received_at)
+        out = decide(state, late)
+        if out.rejected is not None:
+            return out
+        memory = applied.remember(
+            out.state.applied, kind, record.event_id, content, record.occurred_at, self.keep[kind]
+        )
+        out.state = msgspec.structs.replace(out.state, applied=memory)
+        out.late = late
+        return out
 
     def tick(self, state: SubjectState, subject_id: str, tick: Tick) -> Outcome:
         """Event time reaches the tick's (the partition's watermark): every deadline up to
@@ -314,7 +406,9 @@ class Pipeline:
             ),
         )
 
-    def _alerts(self, state: SubjectState, alerts: list[AlertEvent]) -> Outcome:
+    def _alerts(
+        self, state: SubjectState, alerts: list[AlertEvent], received_at: datetime | None = None
+    ) -> Outcome:
         """Alert transitions are published and scored (verified violations cost points)."""
         out = Outcome(state, alerts=alerts)
         for alert in alerts:
@@ -323,7 +417,11 @@ class Pipeline:
                 self._ledger(
                     out.state,
                     self.ledger.on_alert(
-                        out.state.ledger, alert, self.subject(alert.subject_id), self.clock.now()
+                        out.state.ledger,
+                        alert,
+                        self.subject(alert.subject_id),
+                        self.clock.now(),
+                        received_at,
                     ),
                 ),
             )

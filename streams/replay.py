@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from alerts.gathering import GroupBuffer, group_push, group_release, group_water
 from alerts.order import RANK, Key, order
 from models.events import LocationFix, MonthClose, Rejection, Tick, decode_control
 from streams.control import close_record
-from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
+from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, Step, SubjectState
 from streams.sink import DatabaseSink
 from streams.topics import TopicNames
 
@@ -35,16 +35,19 @@ KINDS = ("checkins", "locations", "activities", "decisions", "alert-actions", "d
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
-    """One input record: its topic (without the prefix), key and value, as sent."""
+    """One input record: its topic (without the prefix), key and value, as sent, and when
+    it reached Kafka (its broker timestamp) if known."""
 
     topic: str
     key: bytes | None
     value: bytes
+    received_at: datetime | None = None
 
 
 def write_log(path: Path, records: Iterable[LogRecord]) -> int:
     """Write records as JSON lines: {"topic", "key", "value"}, the value as its JSON text,
-    or base64 in "value_b64" when it is not UTF-8 (undecodable input is evidence too)."""
+    or base64 in "value_b64" when it is not UTF-8 (undecodable input is evidence too), and
+    "received_at" (RFC 3339) when known."""
     n = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
@@ -57,6 +60,8 @@ def write_log(path: Path, records: Iterable[LogRecord]) -> int:
                 line["value"] = r.value.decode("utf-8")
             except UnicodeDecodeError:
                 line["value_b64"] = base64.b64encode(r.value).decode()
+            if r.received_at is not None:
+                line["received_at"] = r.received_at.isoformat()
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
             n += 1
     return n
@@ -71,7 +76,13 @@ def read_log(path: Path) -> Iterator[LogRecord]:
                 value = (
                     raw["value"].encode() if "value" in raw else base64.b64decode(raw["value_b64"])
                 )
-                yield LogRecord(raw["topic"], key.encode() if key is not None else None, value)
+                received = raw.get("received_at")
+                yield LogRecord(
+                    raw["topic"],
+                    key.encode() if key is not None else None,
+                    value,
+                    datetime.fromisoformat(received) if received else None,
+                )
 
 
 def read_topics(
@@ -103,7 +114,9 @@ def read_topics(
                 quiet_since = time.monotonic()
                 for rec in records:
                     if rec.offset < ends.get(tp, rec.offset + 1):
-                        yield LogRecord(names[tp.topic], rec.key, rec.value)
+                        stamp = rec.timestamp  # ms since the epoch
+                        received = datetime.fromtimestamp(stamp / 1000, UTC) if stamp else None
+                        yield LogRecord(names[tp.topic], rec.key, rec.value, received)
             if len(ends) == len(parts) and all(consumer.position(tp) >= ends[tp] for tp in parts):
                 return
     finally:
@@ -115,6 +128,7 @@ class ReplayResult:
     applied: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     not_applied: list[tuple[str, str]] = field(default_factory=list)  # (event id, why)
+    duplicates: int = 0  # records already applied (same event id and content)
     months: list[str] = field(default_factory=list)
     entries: int = 0
     recommendations: int = 0
@@ -125,7 +139,8 @@ class ReplayResult:
 class _Input:
     kind: str
     record: Any
-    apply: Callable[[SubjectState, Any], Outcome]
+    apply: Step
+    received_at: datetime | None
 
 
 def replay(
@@ -167,7 +182,7 @@ def replay(
             result.rejected[event.reason] = result.rejected.get(event.reason, 0) + 1
             continue
         key = order(event.occurred_at, record.topic, event.event_id)
-        timeline.append((key, _Input(record.topic, event, apply)))
+        timeline.append((key, _Input(record.topic, event, apply, record.received_at)))
     timeline.sort(key=lambda item: item[0])
     run = _Run(pipeline, sink, result, batch)
     run.play(timeline)
@@ -215,15 +230,18 @@ class _Run:
     def apply(self, item: _Input) -> None:
         record = item.record
         subject_id = record.subject_id
-        outcome = item.apply(self.states.get(subject_id, EMPTY_STATE), record)
+        outcome = item.apply(self.states.get(subject_id, EMPTY_STATE), record, item.received_at)
         if outcome.rejected is not None:  # reported, never counted as applied
             why = outcome.rejected.reason
             self.result.rejected[why] = self.result.rejected.get(why, 0) + 1
             self.result.not_applied.append((record.event_id, outcome.rejected.detail))
+        elif outcome.duplicate:
+            self.result.duplicates += 1
+            return
         else:
             self.result.applied += 1
         self.keep(subject_id, outcome)
-        if isinstance(record, LocationFix):
+        if isinstance(record, LocationFix) and outcome.rejected is None:
             self.gather(record, None)
 
     def gather(self, fix: LocationFix | None, marks: datetime | None) -> None:

@@ -14,10 +14,11 @@ from datetime import timedelta
 import msgspec
 from faust.types import StreamT
 
+from models.closes import record_close
 from models.events import MonthClose, Rejection, Tick, decode_control, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
-from streams.guard import guarded, persist
+from streams.guard import blocking, guarded, persist
 from streams.inputs import release
 from streams.worker import Worker, log
 
@@ -79,9 +80,13 @@ def register(w: Worker) -> None:
     async def month_close() -> None:
         """After a local month ends (plus the grace period), ask every partition to close it.
         Every worker may ask; a close is idempotent, so the first one counts."""
-        month = due_close(w.clock.now(), timedelta(seconds=settings.close_grace_s))
+        now = w.clock.now()
+        month = due_close(now, timedelta(seconds=settings.close_grace_s))
         if closed.get("month") == month:
             return
+        # Recorded first (the first request counts): later events of the month are then
+        # booked in the first open one. A database error is retried at the next run.
+        await blocking(record_close, w.sink.engine, month, "timer", now, timeout=w.db_timeout)
         for partition in range(n):
             record = encode(close_record(month, "timer"))
             await w.topic("control").send(key=None, value=record, partition=partition)

@@ -128,6 +128,7 @@ def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
                 "reason_en": e.reason_en,
                 "evidence": e.evidence,
                 "reverses_entry_id": e.reverses_entry_id,
+                "corrects_month": e.corrects_month,
             }
             for e in entries
         ]

@@ -21,6 +21,12 @@ from streams.worker import Worker
 from tests.factories import T0
 
 
+def on_time(record: Any, late: timedelta = timedelta(0)) -> float:
+    """A broker timestamp (seconds, as Faust gives it) for a record that reached Kafka
+    ``late`` after its event time; test_context would stamp the wall clock's time."""
+    return float((record.occurred_at + late).timestamp())
+
+
 class Sent(defaultdict[str, list[tuple[bytes | None, bytes]]]):
     """Records sent by the agents, by topic short name."""
 

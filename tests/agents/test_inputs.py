@@ -4,22 +4,60 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from models.events import AlertEvent, GroupFix, decode, decode_group
 from streams import metrics
 from streams.pipeline import load_state
 from streams.worker import Worker
-from tests.agents.conftest import Sent
-from tests.factories import OUTSIDE, checkin, fix, payload
+from tests.agents.conftest import Sent, on_time
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, payload
 
-M = timedelta(minutes=1)
+M, H = timedelta(minutes=1), timedelta(hours=1)
+
+
+def _count(counter: Any, topic: str) -> float:
+    return float(counter.labels(topic)._value.get())
+
+
+async def test_a_fix_beyond_its_lateness_bound_opens_no_alert(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """Lateness is the broker timestamp less the event time, not the worker's clock."""
+    w, sent = worker
+    before = _count(metrics.LATE_ARRIVALS, "locations")
+    record = fix(1, M, OUTSIDE, subject="SS-0003")
+    async with w.app.agents["locations"].test_context() as ctx:
+        await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record, 6 * H))
+    assert sent["alerts"] == [] and sent["dead-letter"] == []
+    assert _count(metrics.LATE_ARRIVALS, "locations") == before + 1
+    assert load_state(w.tables["subjects"][b"SS-0003"]).detection.track.seen_at == T0 + M
+
+
+async def test_repeats_are_counted_and_conflicts_dead_lettered(
+    worker: tuple[Worker, Sent],
+) -> None:
+    w, sent = worker
+    before = _count(metrics.DUPLICATES, "locations")
+    conflicts = metrics.EVENTS.labels("locations", "dead_lettered", "conflict")
+    dead = conflicts._value.get()
+    first = fix(1, M, INSIDE, subject="SS-0003")
+    other = fix(1, M, OUTSIDE, subject="SS-0003")  # the same id, other content
+    async with w.app.agents["locations"].test_context() as ctx:
+        for record in (first, first, other):
+            await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
+    assert _count(metrics.DUPLICATES, "locations") == before + 1
+    [(_, value)] = sent["dead-letter"]
+    assert value == payload(other) and sent["alerts"] == []
+    assert conflicts._value.get() == dead + 1
 
 
 async def test_a_fix_outside_raises_an_alert_and_is_kept(worker: tuple[Worker, Sent]) -> None:
     w, sent = worker
     agent = w.app.agents["locations"]
     async with agent.test_context() as ctx:
-        await ctx.put(payload(fix(1, M, OUTSIDE, subject="SS-0003")), key=b"SS-0003")
+        record = fix(1, M, OUTSIDE, subject="SS-0003")
+        await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
     [(key, value)] = sent["alerts"]
     alert = decode(value, AlertEvent)
     assert key == b"SS-0003" and isinstance(alert, AlertEvent)

@@ -12,7 +12,7 @@ from models.events import AlertEvent, Mark, MonthClose, Tick, decode, decode_gro
 from models.records import Alert
 from streams.control import close_record, partition_of
 from streams.worker import Worker
-from tests.agents.conftest import Sent
+from tests.agents.conftest import Sent, on_time
 from tests.factories import INSIDE, T0, fix, payload
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
@@ -25,9 +25,8 @@ async def test_a_tick_decides_silence_and_marks_every_group_partition(
     key = b"SS-0005"
     partition = partition_of(key, w.settings.partitions)
     async with w.app.agents["locations"].test_context() as ctx:
-        await ctx.put(
-            payload(fix(1, 0 * M, INSIDE, subject="SS-0005")), key=key, partition=partition
-        )
+        record = fix(1, 0 * M, INSIDE, subject="SS-0005")
+        await ctx.put(payload(record), key=key, partition=partition, timestamp=on_time(record))
     async with w.app.agents["control"].test_context() as ctx:
         tick = Tick(event_id="tick-1", at=T0 + 3 * H)
         await ctx.put(encode(tick), key=None, partition=partition)
@@ -55,7 +54,8 @@ async def test_a_month_close_scores_the_partitions_subjects(worker: tuple[Worker
 async def test_the_alert_sink_writes_each_transition_once(worker: tuple[Worker, Sent]) -> None:
     w, _ = worker
     async with w.app.agents["locations"].test_context() as ctx:
-        await ctx.put(payload(fix(1, M, (30.40, 122.30), subject="SS-0003")), key=b"SS-0003")
+        far = fix(1, M, (30.40, 122.30), subject="SS-0003")
+        await ctx.put(payload(far), key=b"SS-0003", timestamp=on_time(far))
     alerts = worker[1]["alerts"]
     async with w.app.agents["alerts-sink"].test_context() as ctx:
         for key, value in [*alerts, *alerts]:  # a redelivery changes nothing

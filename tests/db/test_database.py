@@ -190,7 +190,8 @@ def test_rule_version_loses_its_default_and_keeps_its_values(database_url: str) 
     migrate(database_url, "0005")
     engine = make_engine(database_url)
     seed(engine)
-    old = {c: v for c, v in points_entry_row(_entry("e-1")).items() if c != "rule_version"}
+    later = ("rule_version", "corrects_month")  # columns of 0006 and 0007
+    old = {c: v for c, v in points_entry_row(_entry("e-1")).items() if c not in later}
     with engine.begin() as conn:
         conn.execute(
             insert(PointsEntryRow), [old, {**old, "id": "e-2", "reverses_entry_id": "e-1"}]
@@ -205,3 +206,24 @@ def test_rule_version_loses_its_default_and_keeps_its_values(database_url: str) 
     with engine.begin() as conn:
         conn.execute(insert(PointsEntryRow), [{**old, "id": "e-3"}])
     engine.dispose()
+
+
+def test_closed_months_are_recorded_once_and_read_into_the_registry(engine: Engine) -> None:
+    from models.closes import record_close
+
+    assert record_close(engine, "2026-03", "timer", T0)
+    assert not record_close(engine, "2026-03", "cli", T0 + timedelta(days=1))  # first counts
+    assert load_registry(engine).closed_months == {"2026-03": T0}
+
+
+def test_a_late_entry_keeps_the_month_it_corrects(engine: Engine) -> None:
+    late = msgspec.structs.replace(points_entry("late-1"), corrects_month="2026-03")
+    DatabaseSink(engine).write_points([late])
+    with Session(engine) as session:
+        row = session.get(PointsEntryRow, "late-1")
+        assert row is not None and (row.local_month, row.corrects_month) == ("2026-11", "2026-03")
+    from ccwatch.web.queries import subject
+
+    page = subject(engine, late.subject_id)
+    assert page is not None
+    assert [e["corrects_month"] for e in page["ledger"]] == ["2026-03"]  # the officer sees it

@@ -8,9 +8,11 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
@@ -109,8 +111,14 @@ class System:
         self.engine.dispose()
 
     # Kafka --------------------------------------------------------------------------
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        self.producer.send(topic, key=key, value=value)
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, received_at: datetime | None = None
+    ) -> None:
+        """Send a record, stamped (its broker timestamp) as reaching Kafka at
+        ``received_at``: by default at its event time, as a terminal that delivers at once."""
+        at = received_at or _occurred_at(value)
+        stamp = int(at.timestamp() * 1000) if at is not None else None
+        self.producer.send(topic, key=key, value=value, timestamp_ms=stamp)
         self.producer.flush()
 
     def records(self, topic: str) -> list[ConsumerRecord]:
@@ -137,3 +145,11 @@ class System:
                 return result
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}\n{self.log()[-2000:]}")
+
+
+def _occurred_at(value: bytes) -> datetime | None:
+    try:
+        found = msgspec.json.decode(value).get("occurred_at")
+        return datetime.fromisoformat(found) if isinstance(found, str) else None
+    except (msgspec.DecodeError, AttributeError, ValueError):
+        return None

@@ -43,6 +43,15 @@ def test_close_proposes_and_an_officer_decides(system: System) -> None:
         lambda: count(system, rule_id="base.monthly") == len(supervised),
     )
     request_close(s.kafka_bootstrap, s.topics, s.partitions, "2026-11", "test")  # a repeat
+    # A check-in of November that arrives after its close: a visible late entry in December.
+    late = checkin(9, -3 * 24 * H, subject=who)
+    system.send(
+        s.topics.checkins, who.encode(), payload(late), received_at=late.occurred_at + 80 * H
+    )
+    system.wait_for(
+        "a late entry booked in December",
+        lambda: count(system, subject_id=who, corrects_month="2026-11", local_month="2026-12"),
+    )
     recs = system.wait_for("recommendations", lambda: rec_rows(system))
     assert {r.kind for r in recs} >= {"admonition"}  # strict subjects missed weeks
 

@@ -157,10 +157,37 @@ def test_any_arrival_order_gives_the_same_ledger() -> None:
     assert len(results) == 1
 
 
-def test_late_event_for_a_closed_month_is_ignored_by_the_ledger() -> None:
+def test_late_event_for_a_closed_month_is_a_correction_in_the_next_open_month() -> None:
     run = Run(subject())
     run.feed(close("2026-11"))
-    assert run.feed(checkin(1, -H)).entries == []
+    november = run.state.scores["2026-11"]
+    [entry] = run.feed(checkin(1, -H)).entries
+    assert (entry.local_month, entry.corrects_month) == ("2026-12", "2026-11")
+    assert entry.occurred_at == T0 - H and entry.delta > 0
+    assert entry.reason_zh.endswith("补记:所属月份 2026-11 已结账")
+    assert "late entry: its month 2026-11 was already closed" in entry.reason_en
+    assert run.feed(checkin(1, -H)).entries == []  # once only
+    assert run.state.scores["2026-11"] == november  # the closed month is never rewritten
+    assert run.state.months["2026-12"].points == {entry.rule_id: entry.delta}
+
+
+def test_late_hours_are_not_carried_into_another_month() -> None:
+    """The closed month's requirement was judged at its close."""
+    run = Run(subject())
+    run.feed(close("2026-11"))
+    run.feed(activity(1, -H, "study", 3))
+    assert run.state.months["2026-12"].hours == {}
+
+
+def test_months_before_the_latest_close_are_closed_too() -> None:
+    """The subject's state keeps its last six closes; anything older is closed as well."""
+    run = Run(subject())
+    for month in ("2026-10", "2026-11"):
+        run.feed(close(month))
+    ledger = run.ledger
+    assert ledger.closed(run.state, "2025-02", None)
+    assert not ledger.closed(run.state, "2026-12", None)
+    assert ledger.booking_month(run.state, "2025-02") == "2026-12"
 
 
 def test_months_outside_supervision_get_nothing() -> None:
@@ -267,3 +294,19 @@ def test_an_overturned_verification_is_reversed_by_a_new_entry() -> None:
     assert run.feed(review).entries == []  # once only
     run.feed(close("2026-11"))
     assert run.state.scores["2026-11"] == 60 - 5 - 5 - 5  # base, missed month, two shortfalls
+
+
+def test_a_verification_overturned_after_its_month_closed_is_corrected_in_an_open_month() -> None:
+    run = Run(subject("normal"))
+    run.feed(verified(1, -5 * D))
+    [original] = run.entries
+    run.feed(close("2026-11"))
+    november = run.state.scores["2026-11"]
+    review = msgspec.structs.replace(
+        verified(1, -2 * D), transition_id="tr-review", outcome="false_alarm"
+    )
+    [correction] = run.feed(review).entries
+    assert correction.reverses_entry_id == original.entry_id
+    assert (correction.local_month, correction.corrects_month) == ("2026-12", "2026-11")
+    assert run.state.scores["2026-11"] == november
+    assert run.state.months["2026-12"].points == {original.rule_id: -original.delta}

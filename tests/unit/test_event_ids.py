@@ -1,0 +1,134 @@
+"""Event ids: a repeat is a duplicate (ignored), the same id with other content a conflict
+(dead-lettered, the first stays); ids are scoped per subject; the memory is bounded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from alerts.applied import Applied, Keep, digest, judge, remember
+from alerts.clock import ManualClock
+from models.events import AlertAction, LocationFix, decode, encode
+from scoring.rules import load_ruleset
+from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, registry
+
+M, H = timedelta(minutes=1), timedelta(hours=1)
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline(registry(), load_ruleset(), ManualClock(T0 + 60 * M), max_clock_skew_s=300)
+
+
+# the pure memory ------------------------------------------------------------------------
+def test_the_digest_is_of_the_content_not_of_its_serialisation() -> None:
+    event = fix(1, M, INSIDE)
+    retried = (
+        b'{"source":"gps","accuracy_m":15.0,"lat":30.712,"lon":122.451,"battery_pct":80,'
+        b'"occurred_at":"2026-11-29T12:01:00+08:00","device_id":"P-SS-0007",'
+        b'"subject_id":"SS-0007","event_id":"fix-SS-0007-1","vendor_extra":1}'
+    )
+    again = decode(retried, LocationFix)
+    assert isinstance(again, LocationFix) and encode(again) != encode(event)
+    assert digest(again) == digest(event)
+    assert digest(msgspec.structs.replace(event, lat=30.713)) != digest(event)
+
+
+def test_new_duplicate_conflict() -> None:
+    keep = Keep(seconds=3600, count=10)
+    a, b = digest(fix(1, M, INSIDE)), digest(fix(1, M, OUTSIDE))
+    memory = remember(Applied(), "locations", "e1", a, T0, keep)
+    assert judge(Applied(), "e1", a) == "new"
+    assert judge(memory, "e1", a) == "duplicate"
+    assert judge(memory, "e1", b) == "conflict"
+    assert judge(memory, "e2", b) == "new"
+
+
+def test_the_memory_is_bounded_by_count_and_by_event_time_per_input() -> None:
+    keep = Keep(seconds=3600, count=3)
+    memory = Applied()
+    for n in range(5):
+        memory = remember(memory, "locations", f"f{n}", n, T0 + n * M, keep)
+    memory = remember(memory, "checkins", "c1", 9, T0 - 24 * H, Keep(86400 * 3, 3))
+    assert sorted(memory.ids["locations"]) == ["f2", "f3", "f4"]  # the newest 3
+    memory = remember(memory, "locations", "f9", 9, T0 + 2 * H, keep)
+    assert sorted(memory.ids["locations"]) == ["f9"]  # the others are over an hour older
+    assert judge(memory, "c1", 9) == "duplicate"  # each input has its own bound
+
+
+# the pipeline ---------------------------------------------------------------------------
+def test_a_repeated_record_is_a_duplicate_with_no_outcome(pipeline: Pipeline) -> None:
+    first = pipeline.apply_location(EMPTY_STATE, fix(1, M, OUTSIDE))
+    assert [a.transition for a in first.alerts] == ["opened"]
+    again = pipeline.apply_location(first.state, fix(1, M, OUTSIDE))
+    assert again.duplicate and again.state is first.state
+    assert (again.alerts, again.points, again.rejected) == ([], [], None)
+
+
+def test_a_repeated_fix_does_not_confirm_a_departure_by_itself(pipeline: Pipeline) -> None:
+    """Two clearly-outside fixes confirm a departure: the same fix twice is one fix."""
+    near = (30.517, 122.300)  # 330 m outside: pending until a second fix or the dwell
+    first = pipeline.apply_location(EMPTY_STATE, fix(1, M, near, accuracy_m=10.0))
+    assert first.alerts == []
+    again = pipeline.apply_location(first.state, fix(1, M, near, accuracy_m=10.0))
+    assert again.duplicate and again.alerts == []
+
+
+def test_same_id_other_content_is_a_conflict_and_the_first_stays(pipeline: Pipeline) -> None:
+    first = pipeline.apply_location(EMPTY_STATE, fix(1, M, OUTSIDE))
+    other = pipeline.apply_location(first.state, fix(1, M, INSIDE))
+    assert other.rejected is not None and other.rejected.reason == "conflict"
+    assert other.state is first.state and other.alerts == []
+
+
+def test_a_duplicate_changes_only_the_memory_and_is_not_stored(pipeline: Pipeline) -> None:
+    """Remembering an id alone does not make the state durable: see SubjectState."""
+    first = pipeline.apply_location(EMPTY_STATE, fix(1, M, INSIDE))
+    second = pipeline.apply_location(first.state, fix(2, 2 * M, INSIDE))
+    assert second.state.applied != first.state.applied
+    assert not second.durable(first.state)
+
+
+def test_ids_are_scoped_per_subject(pipeline: Pipeline) -> None:
+    """Subject B reusing subject A's event id is judged on its own, and touches nothing of
+    A's: the points entries, alerts and recommendations of each name its subject."""
+    a = pipeline.apply_checkin(EMPTY_STATE, checkin(1, M, subject="SS-0002", event_id="X"))
+    b = pipeline.apply_checkin(EMPTY_STATE, checkin(1, M, subject="SS-0007", event_id="X"))
+    assert not a.duplicate and not b.duplicate and a.points and b.points
+    assert {e.entry_id for e in a.points}.isdisjoint(e.entry_id for e in b.points)
+    assert {e.subject_id for e in a.points} == {"SS-0002"}
+    out_a = pipeline.apply_location(a.state, fix(7, M, OUTSIDE, subject="SS-0002", event_id="Y"))
+    out_b = pipeline.apply_location(b.state, fix(7, M, OUTSIDE, subject="SS-0007", event_id="Y"))
+    assert out_a.alerts and out_b.alerts
+    assert out_a.alerts[0].alert_id != out_b.alerts[0].alert_id
+    assert out_a.alerts[0].transition_id != out_b.alerts[0].transition_id
+
+
+def _alert(state: SubjectState) -> str:
+    return state.detection.book.open["out_of_bounds"].alert_id
+
+
+def test_an_officer_action_redelivered_after_a_crash_is_already_applied(
+    pipeline: Pipeline,
+) -> None:
+    """The action's effect is in the stored state, its offset was not committed: Kafka
+    delivers it again. It is recognised as applied, not dead-lettered as invalid_action."""
+    opened = pipeline.apply_location(EMPTY_STATE, fix(1, M, OUTSIDE))
+    act = AlertAction(
+        event_id="act-1",
+        subject_id="SS-0007",
+        alert_id=_alert(opened.state),
+        action="resolve",
+        officer_id="O-caiyuan-1",
+        occurred_at=T0 + 5 * M,
+        outcome="verified_violation",
+    )
+    done = pipeline.apply_action(opened.state, act)
+    assert done.rejected is None and done.durable(opened.state)
+    assert [a.transition for a in done.alerts] == ["resolved"] and done.points
+    again = pipeline.apply_action(done.state, act)
+    assert again.rejected is None and again.duplicate
+    assert (again.alerts, again.points) == ([], [])
