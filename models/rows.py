@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from models.events import AlertEvent, LocationFix, PointsEntry, Recommendation
+from models.ids import derive_id
 
 Row = dict[str, Any]
 
@@ -136,9 +137,10 @@ def recommendation_row(r: Recommendation) -> Row:
 
 
 def position_row(f: LocationFix) -> Row:
-    """The positions row of a fix (its event id makes a repeat a no-op)."""
+    """The positions row of a fix: its id, from the subject and the event id (ids are scoped
+    per subject), makes a repeat a no-op."""
     return {
-        "id": f.event_id,
+        "id": derive_id("position", f.subject_id, f.event_id),
         "subject_id": f.subject_id,
         "at": f.occurred_at,
         "lat": f.lat,

@@ -163,6 +163,7 @@ def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
     for topic in topics:
         EVENTS.labels(topic, "ok", "")
         LATE.labels(topic)
+        LATE_ARRIVALS.labels(topic)
         DUPLICATES.labels(topic)
         PROCESSING.labels(topic)
     for alert_type, kind in KINDS.items():

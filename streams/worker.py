@@ -17,6 +17,7 @@ from faust.types import TP, EventT, TopicT
 
 from alerts.clock import Clock
 from alerts.order import Partition
+from alerts.policy import INPUTS
 from ccwatch.settings import Settings
 from models.events import AlertEvent, Rejection, encode
 from streams import metrics
@@ -26,7 +27,6 @@ from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
 UNSEEN_GRACE_S = 10.0  # how long an input that delivered nothing yet may hold others back
-INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
 
 
 def short(topic: str) -> str:

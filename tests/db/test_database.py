@@ -60,7 +60,8 @@ def test_seed_is_idempotent_and_loads_shengsi(engine: Engine) -> None:
 
 
 def _entry(entry_id: str = "e-1", subject: str = "SS-0001", rule_version: int = 1) -> PointsEntry:
-    return points_entry(entry_id, subject, rule_version)
+    entry = points_entry(entry_id, subject, rule_version)
+    return msgspec.structs.replace(entry, occurred_at=T0, recorded_at=T0)
 
 
 def _alert(alert_id: str, transition: str = "opened", at: datetime = T0) -> AlertEvent:
@@ -114,6 +115,13 @@ def test_the_sink_writes_to_a_database_built_from_the_models(database_url: str) 
     assert sink.write_positions([fix(1, timedelta(0), INSIDE)]) == 1
     with Session(engine) as session:
         assert session.scalar(select(PointsEntryRow.rule_version)) == 2
+
+
+def test_positions_are_kept_once_per_subject_and_event_id(engine: Engine) -> None:
+    sink = DatabaseSink(engine)
+    mine, theirs = fix(1, timedelta(0), INSIDE), fix(1, timedelta(0), INSIDE, subject="SS-0003")
+    theirs = msgspec.structs.replace(theirs, event_id=mine.event_id)  # the same id, reused
+    assert sink.write_positions([mine, theirs, mine]) == 2
 
 
 def test_alert_sink_keeps_one_open_alert_per_subject_and_type(engine: Engine) -> None:
