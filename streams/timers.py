@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alerts.policy import INPUTS
 from models.localtime import local
 from models.registry import load_registry, save_snapshot
 from streams import metrics
 from streams.guard import blocking, guarded
-from streams.worker import INPUTS, Worker, short
+from streams.worker import Worker, short
 
 
 def register(w: Worker) -> None:

@@ -11,12 +11,12 @@ import pytest
 from prometheus_client import generate_latest
 
 from alerts.kinds import KINDS
+from alerts.policy import INPUTS
 from ccwatch.seed import seed
 from ccwatch.settings import Settings
 from models.db import make_engine, migrate
 from streams import metrics, outputs
 from streams.app import build_worker
-from streams.worker import INPUTS
 
 
 def exposition() -> str:
