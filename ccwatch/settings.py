@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     close_timer: bool = Field(True, description="Close each local month automatically.")
     close_grace_s: float = Field(
         6 * 3600.0, ge=0, description="Wait after a local month ends before closing it."
+    )
+    input_timestamp_type: Literal["CreateTime", "LogAppendTime"] = Field(
+        "CreateTime",
+        description="Timestamps of the input topics a worker creates: LogAppendTime (the "
+        "broker's clock, production) so lateness cannot be backdated; CreateTime lets the "
+        "simulator send history as if on time.",
     )
     broker_lost_s: float = Field(
         30.0,

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.clock import Clock, SystemClock
+from alerts.policy import INPUTS
 from ccwatch.settings import Settings
 from models.registry import load_registry, load_snapshot, save_snapshot
 from models.values import Registry
@@ -144,11 +145,13 @@ def _datadir(settings: Settings) -> Path:
 
 def run_worker(settings: Settings) -> None:
     """Create the topics if missing, then run a worker in this process until interrupted."""
+    stamped: dict[str, str] = {"message.timestamp.type": settings.input_timestamp_type}
     ensure_topics(
         settings.kafka_bootstrap,
         settings.topics.all(),
         settings.partitions,
         settings.replication_factor,
+        {f"{settings.topic_prefix}.{name}": stamped for name in INPUTS},
     )
     with contextlib.suppress(ImportError):  # a faster event loop where available
         import uvloop

@@ -57,9 +57,14 @@ class TopicNames:
 
 
 def ensure_topics(
-    bootstrap: str, names: list[str], partitions: int, replication_factor: int = 1
+    bootstrap: str,
+    names: list[str],
+    partitions: int,
+    replication_factor: int = 1,
+    configs: dict[str, dict[str, str]] | None = None,
 ) -> None:
-    """Create missing topics with ``partitions`` partitions; fail on a count mismatch.
+    """Create missing topics with ``partitions`` partitions (and each one's ``configs``);
+    fail on a count mismatch.
 
     Brokers that auto-create unknown topics pick their own partition count, which breaks
     co-partitioning with the tables' changelogs, so every topic is created up front.
@@ -70,7 +75,17 @@ def ensure_topics(
         missing = [n for n in names if n not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
-                admin.create_topics([NewTopic(n, partitions, replication_factor) for n in missing])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            n,
+                            partitions,
+                            replication_factor,
+                            topic_configs=(configs or {}).get(n, {}),
+                        )
+                        for n in missing
+                    ]
+                )
             log.info("created topics %s with %d partitions", missing, partitions)
         described = admin.describe_topics(names)
         for topic in described:

@@ -322,6 +322,7 @@ def test_kafka_settings_that_keep_data() -> None:
         app = env(service)
         assert app["CCWATCH_REPLICATION_FACTOR"] == "3" and len(KAFKA) >= 3
         assert app["CCWATCH_PRODUCER_IDEMPOTENCE"] == "true"
+        assert app["CCWATCH_INPUT_TIMESTAMP_TYPE"] == "LogAppendTime"
 
 
 def test_database_timeouts_and_pool() -> None:
