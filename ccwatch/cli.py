@@ -263,7 +263,11 @@ def replay(
     engine = make_engine(s.database_url)
     seed_db(engine)
     pipeline = Pipeline(
-        load_registry(engine), load_ruleset(s.ruleset), SystemClock(), s.max_clock_skew_s
+        load_registry(engine),
+        load_ruleset(s.ruleset),
+        SystemClock(),
+        s.max_clock_skew_s,
+        max_event_age_s=s.max_event_age_s,
     )
     if from_file:
         records = read_log(from_file)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.limits import MAX_EVENT_AGE_S
 from streams.topics import TopicNames
 
 
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     )
     max_clock_skew_s: float = Field(
         300.0, ge=0, description="Events further ahead of the worker's clock are rejected."
+    )
+    max_event_age_s: float = Field(
+        MAX_EVENT_AGE_S,
+        gt=0,
+        description="Events older than this before the worker's clock are rejected.",
     )
     sink_batch_size: int = Field(500, ge=1, description="Records per database write.")
     sink_batch_window_s: float = Field(0.5, gt=0, description="Longest wait to fill a batch.")

@@ -12,9 +12,25 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from models import limits
+from models.limits import MAX_RECORD_BYTES
+
 CONTRACT_VERSION = 1
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Text = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=limits.MAX_ID, extra_json_schema={"pattern": limits.NO_CONTROL}
+    ),
+]
+Note = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=limits.MAX_NOTE,
+        description="Free text; line breaks and tabs allowed, no other control characters.",
+        extra_json_schema={"pattern": limits.NO_CONTROL_BUT_LINES},
+    ),
+]
 EventTime = Annotated[
     datetime,
     msgspec.Meta(
@@ -98,7 +114,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     decision: Literal["confirmed", "rejected"]
     officer_id: Text
     occurred_at: EventTime
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: Note = ""
 
 
 class AlertAction(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +128,7 @@ class AlertAction(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: EventTime
     assignee: Text | None = None  # dispatch: an office or officer id
     outcome: AlertOutcome | None = None  # resolve: what the check found
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: Note = ""
 
 
 class DeviceEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -288,13 +304,30 @@ T = TypeVar("T")
 
 
 def decode(payload: bytes, kind: type[T]) -> T | Rejection:
-    """Decode and validate one record; a :class:`Rejection` names what is wrong."""
+    """Decode and validate one record; a :class:`Rejection` names what is wrong. Never
+    raises: the limits of :mod:`models.limits` are checked first, anything else that goes
+    wrong is ``undecodable``."""
+    if not isinstance(payload, bytes):
+        return Rejection("undecodable", f"expected bytes, got {type(payload).__name__}")
+    if limits.too_large(payload):
+        return Rejection("record_too_large", f"{len(payload)} bytes, more than {MAX_RECORD_BYTES}")
+    if limits.too_deep(payload):
+        return Rejection("too_deeply_nested", f"JSON nested deeper than {limits.MAX_DEPTH}")
     try:
-        return _decoders[kind].decode(payload)  # type: ignore[no-any-return]
+        record = _decoders[kind].decode(payload)
     except msgspec.ValidationError as exc:
-        return Rejection(_classify(str(exc)), str(exc))
+        return Rejection(_classify(str(exc)), limits.printable(str(exc)))
     except msgspec.DecodeError as exc:
-        return Rejection("undecodable", str(exc))
+        return Rejection("undecodable", limits.printable(str(exc)))
+    except RecursionError:
+        return Rejection("too_deeply_nested", "JSON nested too deeply to decode")
+    except Exception as exc:  # whatever else a decoder may raise: never the worker's end
+        return Rejection("undecodable", f"{type(exc).__name__}: {limits.printable(str(exc))}")
+    if limits.may_hold_control(payload):
+        where = limits.control_character(record)
+        if where is not None:
+            return Rejection("control_character", f"a control character at `{where}`")
+    return record  # type: ignore[no-any-return]
 
 
 def decode_control(payload: bytes) -> MonthClose | Tick | Rejection:

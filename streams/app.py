@@ -40,7 +40,11 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     engine = make_engine(settings.database_url)
     clock = clock or SystemClock()
     pipeline = Pipeline(
-        load_registry(engine), load_ruleset(settings.ruleset), clock, settings.max_clock_skew_s
+        load_registry(engine),
+        load_ruleset(settings.ruleset),
+        clock,
+        settings.max_clock_skew_s,
+        max_event_age_s=settings.max_event_age_s,
     )
     app = faust.App(
         settings.app_id,

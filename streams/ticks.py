@@ -14,7 +14,7 @@ from datetime import timedelta
 import msgspec
 from faust.types import StreamT
 
-from models.events import MonthClose, Rejection, Tick, decode_control, encode
+from models.events import MonthClose, Rejection, Tick, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
 from streams.inputs import release
@@ -28,7 +28,7 @@ def register(w: Worker) -> None:
     async def on_control(stream: StreamT[bytes]) -> None:
         """Month closes and ticks for one partition: for every subject whose key maps to it."""
         async for event in stream.events():
-            record = decode_control(event.value)
+            record = w.pipeline.validate_control(event.value)
             if isinstance(record, Rejection):
                 await w.reject(event, record)
                 continue

@@ -19,12 +19,14 @@ from alerts.clock import Clock
 from alerts.order import Partition
 from ccwatch.settings import Settings
 from models.events import AlertEvent, LocationFix, Rejection, encode
+from models.limits import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY_BYTES, printable
 from streams import metrics
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
 from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
 UNSEEN_GRACE_S = 10.0  # how long an input that delivered nothing yet may hold others back
+MAX_DETAIL_CHARS = 512  # a dead letter's detail header
 INPUTS = ("checkins", "locations", "activities", "decisions", "alert-actions", "devices")
 
 
@@ -172,21 +174,27 @@ class Worker:
             await self.topic("recommendations").send(key=key, value=encode(rec))
 
     async def reject(self, event: EventT[Any], why: Rejection) -> None:
-        """Dead-letter a record unchanged, with the reason and where it came from."""
+        """Dead-letter a record unchanged, with the reason and where it came from. A huge
+        record or key is cut to a bound (a header gives its original size), so the copy
+        always fits the producer's limits; the detail is bounded and printable."""
         msg = event.message
         log.warning("dead-letter %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, why.reason)
         metrics.EVENTS.labels(short(msg.topic), "dead_lettered", why.reason).inc()
-        await self.topic("dead-letter").send(
-            key=msg.key,
-            value=msg.value,
-            headers=[
-                ("ccwatch.reason", why.reason.encode()),
-                ("ccwatch.detail", why.detail.encode()),
-                ("ccwatch.topic", msg.topic.encode()),
-                ("ccwatch.partition", str(msg.partition).encode()),
-                ("ccwatch.offset", str(msg.offset).encode()),
-            ],
-        )
+        headers = [
+            ("ccwatch.reason", why.reason.encode()),
+            ("ccwatch.detail", printable(why.detail, MAX_DETAIL_CHARS).encode()),
+            ("ccwatch.topic", msg.topic.encode()),
+            ("ccwatch.partition", str(msg.partition).encode()),
+            ("ccwatch.offset", str(msg.offset).encode()),
+        ]
+        key, value = msg.key, msg.value
+        if isinstance(value, bytes) and len(value) > MAX_DEAD_LETTER_BYTES:
+            headers.append(("ccwatch.truncated", str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_BYTES]
+        if isinstance(key, bytes) and len(key) > MAX_DEAD_LETTER_KEY_BYTES:
+            headers.append(("ccwatch.key_truncated", str(len(key)).encode()))
+            key = key[:MAX_DEAD_LETTER_KEY_BYTES]
+        await self.topic("dead-letter").send(key=key, value=value, headers=headers)
 
 
 def count_alert(alert: AlertEvent) -> None:

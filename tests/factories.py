@@ -13,9 +13,11 @@ from ccwatch.seed import seed
 from models.db import make_engine, metadata
 from models.events import (
     Activity,
+    AlertAction,
     AlertEvent,
     CheckIn,
     Decision,
+    DeviceEvent,
     LocationFix,
     MonthClose,
     encode,
@@ -141,3 +143,37 @@ def close(month: str) -> MonthClose:
     from streams.control import close_record
 
     return msgspec.structs.replace(close_record(month, "test"), occurred_at=T0)
+
+
+def device(n: int, at: timedelta, what: str = "power_off", subject: str = "SS-0001") -> DeviceEvent:
+    return DeviceEvent(
+        event_id=f"dev-{subject}-{n}",
+        subject_id=subject,
+        device_id=f"P-{subject}",
+        occurred_at=T0 + at,
+        event=what,  # type: ignore[arg-type]
+    )
+
+
+def action(n: int, at: timedelta, alert_id: str = "al-1", subject: str = "SS-0001") -> AlertAction:
+    return AlertAction(
+        event_id=f"act-{subject}-{n}",
+        subject_id=subject,
+        alert_id=alert_id,
+        action="acknowledge",
+        officer_id="O-caiyuan-1",
+        occurred_at=T0 + at,
+    )
+
+
+def inputs(at: timedelta, subject: str = "SS-0001") -> dict[str, dict[str, Any]]:
+    """A valid record of every input topic at ``T0 + at``, as its JSON fields."""
+    records: dict[str, Any] = {
+        "checkins": checkin(1, at, subject=subject),
+        "locations": fix(1, at, INSIDE, subject=subject),
+        "activities": activity(1, at, "study", 2.0, subject=subject),
+        "decisions": decide("rec-1", at, subject=subject),
+        "alert-actions": action(1, at, subject=subject),
+        "devices": device(1, at, subject=subject),
+    }
+    return {name: msgspec.to_builtins(r) for name, r in records.items()}
