@@ -39,6 +39,14 @@ EventTime = Annotated[
         extra_json_schema={"pattern": r"(Z|z|[+-]\d{2}:\d{2})$"},
     ),
 ]
+KeyId = Annotated[Text, msgspec.Meta(description="The signing key's id (signed records).")]
+Signature = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9a-f]{64}$",
+        description="HMAC-SHA256 of the canonical record, lowercase hex (docs/contract.md).",
+    ),
+]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0, description="WGS-84 degrees.")]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0, description="WGS-84 degrees.")]
 
@@ -56,6 +64,8 @@ class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
     ]
     lat: Latitude | None = None
     lon: Longitude | None = None
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +82,8 @@ class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
     ]
     source: Literal["gps", "cell", "wifi"]
     battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 AlertType = Literal[
@@ -103,6 +115,8 @@ class Activity(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: EventTime
     activity: ActivityKind
     hours: Annotated[float, msgspec.Meta(ge=0.0, le=24.0, description="Hours spent.")] = 0.0
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +153,8 @@ class DeviceEvent(msgspec.Struct, frozen=True, kw_only=True):
     device_id: Text
     occurred_at: EventTime
     event: Literal["power_off", "power_on"]
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class MonthClose(msgspec.Struct, frozen=True, kw_only=True, tag="month_close", tag_field="type"):

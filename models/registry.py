@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models.reference import (
+    DeviceKeyRow,
     Geofence,
     GeofenceKind,
     LeavePermit,
@@ -18,6 +19,7 @@ from models.reference import (
     Terminal,
 )
 from models.values import (
+    DeviceKey,
     LeaveWindow,
     Registry,
     SecurityPeriod,
@@ -28,7 +30,8 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves and the county outline in one session."""
+    """Read subjects, terminals, approved leaves, the county outline and the device keys
+    in one session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
@@ -61,6 +64,17 @@ def load_registry(engine: Engine) -> Registry:
                 LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination, p.approved_at, p.emergency)
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
+        keys = {
+            k.key_id: DeviceKey(
+                k.key_id,
+                k.device_id,
+                k.subject_id,
+                bytes.fromhex(k.secret),
+                k.created_at,
+                k.retired_at,
+            )
+            for k in session.scalars(select(DeviceKeyRow))
+        }
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
@@ -74,6 +88,7 @@ def load_registry(engine: Engine) -> Registry:
         exits=tuple(_zone(f) for f in fences if f.kind == GeofenceKind.EXIT),
         forbidden={k: tuple(v) for k, v in forbidden.items()},
         periods=periods,
+        keys=keys,
     )
 
 

@@ -40,6 +40,7 @@ from models.events import (
 )
 from models.limits import MAX_EVENT_AGE_S
 from models.localtime import month_span
+from models.signing import S, verify
 from models.values import Registry, SecurityPeriod, SubjectRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
@@ -181,13 +182,13 @@ class Pipeline:
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:
-        return self._terminal(self._decode(payload, key, CheckIn))
+        return self._signed(self._terminal(self._decode(payload, key, CheckIn)))
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
-        return self._decode(payload, key, LocationFix)
+        return self._signed(self._decode(payload, key, LocationFix))
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:
-        return self._terminal(self._decode(payload, key, Activity))
+        return self._signed(self._terminal(self._decode(payload, key, Activity)))
 
     def validate_decision(self, payload: bytes, key: bytes | None) -> Decision | Rejection:
         return self._decode(payload, key, Decision)
@@ -196,7 +197,13 @@ class Pipeline:
         return self._decode(payload, key, AlertAction)
 
     def validate_device(self, payload: bytes, key: bytes | None) -> DeviceEvent | Rejection:
-        return self._decode(payload, key, DeviceEvent)
+        return self._signed(self._decode(payload, key, DeviceEvent))
+
+    def _signed(self, event: S | Rejection) -> S | Rejection:
+        """A terminal's or device's record must be signed by a key of its own device."""
+        if isinstance(event, Rejection):
+            return event
+        return verify(event, self.registry.keys) or event
 
     def validate_control(self, payload: bytes) -> MonthClose | Tick | Rejection:
         """A control record: a tick's time, or the month a close names, must be plausible."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -23,11 +24,31 @@ from models.events import (
     encode,
 )
 from models.registry import load_registry
-from models.values import LeaveWindow, Registry, SecurityPeriod
+from models.signing import KINDS, S, sign
+from models.values import DeviceKey, LeaveWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
 INSIDE = (30.712, 122.451)  # Caiyuan
 OUTSIDE = (30.850, 121.850)  # Luchao port, Shanghai
+
+
+def device_secret(key_id: str) -> bytes:
+    """The secret of a key in the tests: derived from its id, so that records are signed
+    without a database (tests/conftest.py makes every database the tests seed enrol these)."""
+    return hashlib.sha256(b"ccwatch-test-key/" + key_id.encode()).digest()
+
+
+def device_key(device_id: str, subject_id: str | None = None, n: int = 1) -> DeviceKey:
+    """The n-th key of a terminal (``subject_id`` None) or of a subject's device."""
+    key_id = f"{device_id}.k{n}"
+    return DeviceKey(key_id, device_id, subject_id, device_secret(key_id))
+
+
+def signed(record: S, n: int = 1) -> S:
+    """The record signed with the n-th key of its terminal or device, as seeded."""
+    _, field, kiosk = KINDS[type(record)]
+    subject = None if kiosk else record.subject_id
+    return sign(record, device_key(getattr(record, field), subject, n))
 
 
 @cache
@@ -44,7 +65,13 @@ def registry(
     periods: tuple[SecurityPeriod, ...] = (),
 ) -> Registry:
     base = _seeded()
-    return replace(base, subjects=dict(base.subjects), leaves=leaves or {}, periods=periods)
+    return replace(
+        base,
+        subjects=dict(base.subjects),
+        keys=dict(base.keys),
+        leaves=leaves or {},
+        periods=periods,
+    )
 
 
 def fix(
@@ -61,7 +88,7 @@ def fix(
         source="gps",
         battery_pct=80,
     )
-    return LocationFix(**(fields | over))
+    return signed(LocationFix(**(fields | over)))
 
 
 def checkin(
@@ -75,7 +102,7 @@ def checkin(
         method="face",
         match_score=0.95,
     )
-    return CheckIn(**(fields | over))
+    return signed(CheckIn(**(fields | over)))
 
 
 def payload(event: CheckIn | LocationFix) -> bytes:
@@ -92,13 +119,15 @@ SOME_DAY = date(2026, 11, 29)
 def activity(
     n: int, at: timedelta, kind: str, hours: float = 0.0, subject: str = "SS-0001"
 ) -> Activity:
-    return Activity(
-        event_id=f"act-{subject}-{n}",
-        subject_id=subject,
-        terminal_id="T-caiyuan-1",
-        occurred_at=T0 + at,
-        activity=kind,  # type: ignore[arg-type]
-        hours=hours,
+    return signed(
+        Activity(
+            event_id=f"act-{subject}-{n}",
+            subject_id=subject,
+            terminal_id="T-caiyuan-1",
+            occurred_at=T0 + at,
+            activity=kind,  # type: ignore[arg-type]
+            hours=hours,
+        )
     )
 
 
@@ -146,12 +175,14 @@ def close(month: str) -> MonthClose:
 
 
 def device(n: int, at: timedelta, what: str = "power_off", subject: str = "SS-0001") -> DeviceEvent:
-    return DeviceEvent(
-        event_id=f"dev-{subject}-{n}",
-        subject_id=subject,
-        device_id=f"P-{subject}",
-        occurred_at=T0 + at,
-        event=what,  # type: ignore[arg-type]
+    return signed(
+        DeviceEvent(
+            event_id=f"dev-{subject}-{n}",
+            subject_id=subject,
+            device_id=f"P-{subject}",
+            occurred_at=T0 + at,
+            event=what,  # type: ignore[arg-type]
+        )
     )
 
 
