@@ -136,13 +136,16 @@ def simulate(
     ] = None,
 ) -> None:
     """Send simulated days of terminal events to the broker (or write them to a file)."""
+    from ccwatch.keys import keyring
+    from models.db import make_engine
     from streams.replay import LogRecord, write_log
     from terminals.producer import make_producer, send_events, topic_of
     from terminals.simulator import simulate_days
 
     s = Settings()
     last = date.fromisoformat(day) if day else _yesterday()
-    events = simulate_days(last, days, seed, faults=faults)
+    keys = keyring(make_engine(s.database_url))  # the terminals' and phones' own keys
+    events = simulate_days(last, days, seed, faults=faults, keys=keys)
     if to_file:
         prefix = f"{s.topic_prefix}."
         n = write_log(
@@ -308,6 +311,7 @@ def run(
     time-driven detectors (silence, missed check-ins, SLAs) run on ticks of simulated time,
     sent with the events, so the demo behaves as the same events would in real time."""
     from ccwatch.console import follow, render_alert
+    from ccwatch.keys import keyring
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
     from streams.topics import ensure_topics
@@ -317,6 +321,7 @@ def run(
     base = Settings()
     migrate(base.database_url)
     seed_db(make_engine(base.database_url))
+    keys = keyring(make_engine(base.database_url))  # the simulated terminals sign with them
     console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
     with _broker(base) as s:
         ensure_topics(s.kafka_bootstrap, s.topics.all(), s.partitions, s.replication_factor)
@@ -360,7 +365,8 @@ def run(
         tail.start()
         try:
             sim_day = date.fromisoformat(day) if day else _yesterday()
-            events = with_ticks(simulate_days(sim_day, history + 1, seed), TICK, s.partitions)
+            days = simulate_days(sim_day, history + 1, seed, keys=keys)
+            events = with_ticks(days, TICK, s.partitions)
             start = datetime.combine(sim_day, datetime.min.time(), LOCAL_TZ)
             before = [e for e in events if e.occurred_at < start]
             today = [e for e in events if e.occurred_at >= start]

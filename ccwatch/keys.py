@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models.limits import MAX_ID
 from models.reference import DeviceKeyRow
-from models.signing import new_secret
+from models.signing import new_secret, signing_keys
 from models.values import DeviceKey
 
 
@@ -89,3 +89,10 @@ def enrol_missing(session: Session, devices: Iterable[tuple[str, str | None]]) -
     session.add_all(rows)
     session.flush()
     return len(rows)
+
+
+def keyring(engine: Engine) -> dict[str, DeviceKey]:
+    """The key each terminal and device signs with now, by device id (for simulators)."""
+    with Session(engine) as session:
+        rows = session.scalars(select(DeviceKeyRow)).all()
+        return signing_keys((value(r) for r in rows), datetime.now(UTC))

@@ -39,7 +39,9 @@ def too_large(payload: bytes) -> bool:
 def too_deep(payload: bytes) -> bool:
     """Whether the JSON nests arrays and objects deeper than :data:`MAX_DEPTH` (brackets
     inside strings do not count). Exact only when there are more brackets than that."""
-    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+    if 0x5B not in payload and payload.find(0x7B, 1) < 0:  # one object, no array: ours
+        return False
+    if payload.count(0x5B) + payload.count(0x7B) <= MAX_DEPTH:
         return False
     depth = 0
     for match in _brackets.finditer(_strings.sub(b'""', payload)):
@@ -52,7 +54,7 @@ def too_deep(payload: bytes) -> bool:
 def may_hold_control(payload: bytes) -> bool:
     """Whether a decoded string of the record can hold a control character: JSON carries
     them escaped (``\\u0000``, ``\\n``...), except DEL, which may come raw."""
-    return b"\\" in payload or b"\x7f" in payload
+    return 0x5C in payload or 0x7F in payload  # a byte's presence: memchr, nanoseconds
 
 
 def control_character(record: msgspec.Struct, path: str = "$") -> str | None:

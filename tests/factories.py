@@ -24,7 +24,7 @@ from models.events import (
     encode,
 )
 from models.registry import load_registry
-from models.signing import KINDS, S, sign
+from models.signing import KINDS, S, sign, signing_keys
 from models.values import DeviceKey, LeaveWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
@@ -49,6 +49,11 @@ def signed(record: S, n: int = 1) -> S:
     _, field, kiosk = KINDS[type(record)]
     subject = None if kiosk else record.subject_id
     return sign(record, device_key(getattr(record, field), subject, n))
+
+
+def keyring() -> dict[str, DeviceKey]:
+    """The key every seeded terminal and phone signs with, by device id (the simulator's)."""
+    return signing_keys(_seeded().keys.values())
 
 
 @cache

@@ -38,12 +38,13 @@ def pipeline() -> Pipeline:
 
 
 def validate(pipeline: Pipeline, record: Any, raw: bytes | None = None) -> Any:
-    name = {
+    names: dict[type[Any], str] = {
         CheckIn: "checkins",
         LocationFix: "locations",
         Activity: "activities",
         DeviceEvent: "devices",
-    }[type(record)]
+    }
+    name = names[type(record)]
     return pipeline.steps()[name][0](raw or encode(record), record.subject_id.encode())
 
 
