@@ -12,7 +12,7 @@ import pytest
 
 from alerts.clock import ManualClock
 from models.events import Rejection, Tick, encode
-from models.limits import MAX_RECORD_BYTES
+from models.limits import MAX_DEPTH, MAX_RECORD_BYTES
 from scoring.rules import load_ruleset
 from streams.control import close_record
 from streams.pipeline import EMPTY_STATE, Pipeline
@@ -93,8 +93,17 @@ def test_deep_nesting_is_refused_and_never_raises(pipeline: Pipeline, depth: int
     nested = b"[" * depth + b"]" * depth
     for _, validate, fields in every_input(pipeline):
         for field in ("vendor_x", "event_id"):
-            body = raw(fields | {field: None}).replace(b"null", nested, 1)
+            body = raw(fields | {field: "@@"}).replace(b'"@@"', nested)
             assert reason(validate(body, b"SS-0001")) == "too_deeply_nested"
+
+
+def test_nesting_up_to_the_limit_passes(pipeline: Pipeline) -> None:
+    _, validate, fields = every_input(pipeline)[0]
+    nested = b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1)  # in the record's own object
+    body = raw(fields | {"vendor_x": "@@"}).replace(b'"@@"', nested)
+    assert not isinstance(validate(body, b"SS-0001"), Rejection)
+    deeper = raw(fields | {"vendor_x": "@@"}).replace(b'"@@"', b"[" + nested + b"]")
+    assert reason(validate(deeper, b"SS-0001")) == "too_deeply_nested"
 
 
 def test_brackets_inside_strings_are_not_nesting(pipeline: Pipeline) -> None:

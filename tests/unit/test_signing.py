@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
 from alerts.clock import ManualClock
-from models.events import Activity, CheckIn, DeviceEvent, LocationFix, Rejection, encode
+from models.events import Activity, CheckIn, DeviceEvent, LocationFix, Rejection, decode, encode
 from models.signing import canonical, sign, signing_keys, verify
+from models.values import DeviceKey
 from scoring.rules import load_ruleset
 from streams.pipeline import Pipeline
 from tests.factories import (
@@ -157,3 +159,20 @@ def test_the_canonical_form_names_the_type_and_leaves_out_the_signature() -> Non
     assert text.startswith(b"ccwatch/v1/checkin\n") and b'"sig"' not in text
     body = json.loads(text.split(b"\n", 1)[1])
     assert list(body) == sorted(body) and body["key_id"] == "T-caiyuan-1.k1"
+
+
+def test_the_contracts_example_signature() -> None:
+    """docs/contract.md gives vendors a test vector: the canonical form and the signature."""
+    doc = (Path(__file__).parents[2] / "docs" / "contract.md").read_text("utf-8")
+    raw = (
+        b'{"event_id": "k7-20261130-000153", "subject_id": "SS-0007", '
+        b'"terminal_id": "T-caiyuan-1", "occurred_at": "2026-11-30T09:05:00+08:00", '
+        b'"method": "face", "match_score": 0.93, "lat": 30.712, "lon": 122.451}'
+    )
+    record = decode(raw, CheckIn)
+    assert isinstance(record, CheckIn)
+    key = DeviceKey("T-caiyuan-1.k1", "T-caiyuan-1", None, bytes(range(32)))
+    example = sign(record, key)
+    assert canonical(example).decode() in doc
+    assert f'"sig": "{example.sig}"' in doc
+    assert verify(example, {key.key_id: key}) is None
