@@ -82,6 +82,8 @@ def test_the_cli_refuses_what_it_cannot_enrol(url: str) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["keys", "enrol", "P-new"]).exit_code == 2  # no subject given
     assert runner.invoke(app, ["keys", "enrol", "P-new", "--subject", "SS-9999"]).exit_code == 2
+    phone = runner.invoke(app, ["keys", "enrol", "P-new", "--subject", "SS-0001"])
+    assert phone.exit_code == 0 and "P-new.k1" in phone.output
     kiosk = runner.invoke(app, ["keys", "enrol", "T-caiyuan-1"])
     assert kiosk.exit_code == 0 and "T-caiyuan-1.k2" in kiosk.output
     assert runner.invoke(app, ["keys", "retire", "nope"]).exit_code == 1
