@@ -54,9 +54,11 @@ def signature(record: Signed, secret: bytes) -> str:
 
 
 def sign(record: S, key: DeviceKey) -> S:
-    """The record with the key's id and its signature."""
+    """The record with the key's id and its signature. Signed as the receiver will decode
+    it (an ``int`` given for a ``float`` field is signed as the float it becomes)."""
     with_key = msgspec.structs.replace(record, key_id=key.key_id, sig=None)
-    return msgspec.structs.replace(with_key, sig=signature(with_key, key.secret))
+    decoded = msgspec.json.decode(msgspec.json.encode(with_key), type=type(record))
+    return msgspec.structs.replace(decoded, sig=signature(decoded, key.secret))
 
 
 def verify(record: Signed, keys: Mapping[str, DeviceKey]) -> Rejection | None:

@@ -176,3 +176,9 @@ def test_the_contracts_example_signature() -> None:
     assert canonical(example).decode() in doc
     assert f'"sig": "{example.sig}"' in doc
     assert verify(example, {key.key_id: key}) is None
+
+
+def test_a_record_is_signed_as_the_worker_decodes_it(pipeline: Pipeline) -> None:
+    """Whole numbers given for number fields are signed as the floats they decode to."""
+    record = signed(msgspec.structs.replace(activity(1, M, "study"), hours=12))
+    assert not isinstance(validate(pipeline, record), Rejection)
