@@ -28,8 +28,9 @@ from typing import Any, Literal
 import msgspec
 
 Verdict = Literal["new", "duplicate", "conflict"]
-# Fields that travel with a record but are not its content (a retry may carry others).
-NOT_CONTENT: frozenset[str] = frozenset()
+# Fields that travel with a record but are not its content: a retry signed with a rotated
+# key is the same record.
+NOT_CONTENT: frozenset[str] = frozenset({"key_id", "sig"})
 
 
 class Seen(msgspec.Struct, frozen=True, array_like=True):

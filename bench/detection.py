@@ -46,12 +46,14 @@ from alerts.clock import ManualClock
 from alerts.geofence import Area
 from alerts.policy import load_policy
 from ccwatch.broker import EmbeddedBroker
+from ccwatch.keys import keyring
 from ccwatch.reference import shengsi
 from ccwatch.seed import seed
 from ccwatch.settings import Settings
 from models.db import make_engine, migrate
 from models.events import AlertEvent, LocationFix, Tick, decode, encode
 from models.registry import load_registry
+from models.signing import sign
 from models.values import SubjectRef
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
@@ -368,6 +370,7 @@ def delay(work: Path) -> None:
     url = f"sqlite:///{work / 'delay.db'}"
     migrate(url)
     seed(make_engine(url))
+    keys = keyring(make_engine(url))  # the phones sign their fixes
     settings = Settings(
         kafka_bootstrap=broker.bootstrap,
         database_url=url,
@@ -437,7 +440,8 @@ def delay(work: Path) -> None:
             first = next(f for f in ride if not county.contains(f.lat, f.lon))
             sent: dict[str, float] = {}
             for f in ride:  # a fix every 0.5 s of wall time: the worker is caught up each time
-                producer.send(settings.topics.locations, key=who.encode(), value=encode(f))
+                signed = sign(f, keys[f.device_id])
+                producer.send(settings.topics.locations, key=who.encode(), value=encode(signed))
                 producer.flush()
                 sent[f.event_id] = time.perf_counter()
                 time.sleep(0.5)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/throughput.py [--fixes 200000] [--subjects 10000] [--partitions 4]
 
-A backlog of fixes (inside the county, plausible, ~200 bytes each) for many subjects is
+A backlog of signed fixes (inside the county, plausible, ~290 bytes each) for many subjects is
 produced to the embedded broker first; then one worker starts and the time until it has
 consumed them all is measured from its own /metrics. Prints events per second, to size
 deployments (docs/runbook.md). Asserts nothing.
@@ -24,12 +24,15 @@ from pathlib import Path
 from kafka import KafkaProducer
 from population import add_subjects  # bench/ is on the path when run as a script
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker, free_port
+from ccwatch.keys import enrol_missing, keyring
 from ccwatch.seed import seed
 from ccwatch.settings import Settings
 from models.db import make_engine, migrate
 from models.events import LocationFix, encode
+from models.signing import sign
 from streams.topics import ensure_topics
 
 
@@ -66,6 +69,9 @@ def main() -> None:
     seed(engine)
     rng = random.Random(3)
     people = [str(p["id"]) for p in add_subjects(engine, args.subjects, rng)]
+    with Session(engine) as session, session.begin():  # each phone signs its fixes
+        enrol_missing(session, [(f"P-{who}", who) for who in people])
+    keys = keyring(engine)
     broker = EmbeddedBroker(log_path=work / "tansu.log").start()
     port = free_port()
     settings = Settings(
@@ -98,7 +104,8 @@ def main() -> None:
             source="gps",
             battery_pct=80,
         )
-        producer.send(settings.topics.locations, key=who.encode(), value=encode(fix))
+        signed = sign(fix, keys[fix.device_id])
+        producer.send(settings.topics.locations, key=who.encode(), value=encode(signed))
     producer.flush()
     print(
         f"produced {args.fixes:,} fixes for {len(people):,} subjects in "

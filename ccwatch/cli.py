@@ -136,13 +136,19 @@ def simulate(
     ] = None,
 ) -> None:
     """Send simulated days of terminal events to the broker (or write them to a file)."""
+    from ccwatch.keys import keyring
+    from models.db import make_engine
     from streams.replay import LogRecord, write_log
     from terminals.producer import make_producer, send_events, topic_of
     from terminals.simulator import simulate_days
 
     s = Settings()
     last = date.fromisoformat(day) if day else _yesterday()
-    events = simulate_days(last, days, seed, faults=faults)
+    keys = keyring(make_engine(s.database_url))  # the terminals' and phones' own keys
+    if not keys:
+        console.print("[red]no device keys in the database: run `ccwatch db seed` first[/]")
+        raise typer.Exit(2)
+    events = simulate_days(last, days, seed, faults=faults, keys=keys)
     if to_file:
         prefix = f"{s.topic_prefix}."
         n = write_log(
@@ -268,7 +274,11 @@ def replay(
     engine = make_engine(s.database_url)
     seed_db(engine)
     pipeline = Pipeline(
-        load_registry(engine), load_ruleset(s.ruleset), SystemClock(), s.max_clock_skew_s
+        load_registry(engine),
+        load_ruleset(s.ruleset),
+        SystemClock(),
+        s.max_clock_skew_s,
+        max_event_age_s=s.max_event_age_s,
     )
     if from_file:
         records = read_log(from_file)
@@ -313,6 +323,7 @@ def run(
     time-driven detectors (silence, missed check-ins, SLAs) run on ticks of simulated time,
     sent with the events, so the demo behaves as the same events would in real time."""
     from ccwatch.console import follow, render_alert
+    from ccwatch.keys import keyring
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
     from streams.topics import ensure_topics
@@ -322,6 +333,7 @@ def run(
     base = Settings()
     migrate(base.database_url)
     seed_db(make_engine(base.database_url))
+    keys = keyring(make_engine(base.database_url))  # the simulated terminals sign with them
     console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
     with _broker(base) as s:
         ensure_topics(s.kafka_bootstrap, s.topics.all(), s.partitions, s.replication_factor)
@@ -365,7 +377,8 @@ def run(
         tail.start()
         try:
             sim_day = date.fromisoformat(day) if day else _yesterday()
-            events = with_ticks(simulate_days(sim_day, history + 1, seed), TICK, s.partitions)
+            days = simulate_days(sim_day, history + 1, seed, keys=keys)
+            events = with_ticks(days, TICK, s.partitions)
             start = datetime.combine(sim_day, datetime.min.time(), LOCAL_TZ)
             before = [e for e in events if e.occurred_at < start]
             today = [e for e in events if e.occurred_at >= start]
@@ -653,6 +666,90 @@ def period_end(period_id: str) -> None:
             raise typer.Exit(1)
         period.ends_at = min(period.ends_at, datetime.now(UTC))
     console.print(f"period {period_id} ended")
+
+
+keys_app = typer.Typer(
+    help="Signing keys of kiosks, phones and bracelets (enrol, rotate, retire).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("enrol")
+def keys_enrol(
+    device: Annotated[str, typer.Argument(help="A terminal id, or a phone's or bracelet's id.")],
+    subject: Annotated[
+        str, typer.Option(help="The subject a phone or bracelet belongs to; none for a kiosk.")
+    ] = "",
+) -> None:
+    """Enrol a new key for a device and print its secret, once, for the device. Rotation:
+    enrol a new key, switch the device to it, then `keys retire` the old one."""
+    from ccwatch.keys import enrol
+    from models.db import make_engine
+    from models.reference import DeviceKeyRow, Subject, Terminal
+
+    with Session(make_engine(Settings().database_url)) as session, session.begin():
+        if not subject:  # a kiosk: a registered terminal, or a device enrolled before
+            known = session.scalars(
+                select(DeviceKeyRow.subject_id).where(DeviceKeyRow.device_id == device)
+            ).first()
+            if session.get(Terminal, device) is None and known is None:
+                console.print(f"[red]{device} is no terminal: give --subject for a device[/]")
+                raise typer.Exit(2)
+            subject = known or ""
+        elif session.get(Subject, subject) is None:
+            console.print(f"[red]no subject {subject}[/]")
+            raise typer.Exit(2)
+        key = enrol(session, device, subject or None)
+    console.print(f"key {key.key_id} for {device}" + (f" of {subject}" if subject else ""))
+    console.print("secret (shown once, give it to the device only):")
+    print(key.secret.hex())
+
+
+@keys_app.command("retire")
+def keys_retire(
+    key_id: Annotated[str, typer.Argument(help="The key to retire.")],
+    at: Annotated[
+        str, typer.Option(help="Refuse records dated from then on (RFC 3339); default: now.")
+    ] = "",
+) -> None:
+    """Retire a key: records dated from --at on are refused with it (`retired_key`)."""
+    from ccwatch.keys import retire
+    from models.db import make_engine
+
+    when = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    if when.tzinfo is None:
+        console.print("[red]--at needs a UTC offset[/]")
+        raise typer.Exit(2)
+    with Session(make_engine(Settings().database_url)) as session, session.begin():
+        try:
+            key = retire(session, key_id, when)
+        except KeyError:
+            console.print(f"[red]no key {key_id}[/]")
+            raise typer.Exit(1) from None
+    console.print(f"key {key.key_id} retired from {when.isoformat()}")
+
+
+@keys_app.command("list")
+def keys_list(device: Annotated[str, typer.Option(help="Only this device's keys.")] = "") -> None:
+    """List keys (never their secrets)."""
+    from models.db import make_engine
+    from models.reference import DeviceKeyRow as K
+
+    table = Table("key", "device", "subject", "created (UTC)", "retired from (UTC)")
+    query = select(K).order_by(K.device_id, K.created_at)
+    if device:
+        query = query.where(K.device_id == device)
+    with Session(make_engine(Settings().database_url)) as session:
+        for k in session.scalars(query):
+            table.add_row(
+                k.key_id,
+                k.device_id,
+                k.subject_id or "(kiosk)",
+                f"{k.created_at:%Y-%m-%d %H:%M:%S}",
+                f"{k.retired_at:%Y-%m-%d %H:%M:%S}" if k.retired_at else "",
+            )
+    console.print(table)
 
 
 @app.command("zero-reports")

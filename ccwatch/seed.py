@@ -1,10 +1,12 @@
-"""Load the Shengsi reference data (offices, officers, subjects, terminals, county outline)."""
+"""Load the Shengsi reference data (offices, officers, subjects, terminals, county outline)
+and enrol a signing key for every terminal and every subject's phone."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ccwatch.keys import enrol_missing
 from ccwatch.reference import Reference, ZoneData, shengsi
 from models.reference import (
     CorrectionType,
@@ -21,10 +23,11 @@ from models.reference import (
 COUNTY_FENCE_ID = "county-shengsi"
 
 
-def seed(engine: Engine, ref: Reference | None = None) -> int:
-    """Insert or update the reference rows (idempotent); returns the number of subjects."""
+def seed(engine: Engine, ref: Reference | None = None, enrol_keys: bool = True) -> int:
+    """Insert or update the reference rows and enrol the keys missing (idempotent: a device
+    with a key in force keeps it); returns the number of subjects."""
     ref = ref or shengsi()
-    with Session(engine) as session, session.begin():
+    with Session(engine) as session, session.begin():  # enrol_keys False: a schema before 0007
         for o in ref.offices:
             session.merge(
                 Office(
@@ -72,6 +75,13 @@ def seed(engine: Engine, ref: Reference | None = None) -> int:
         for z in ref.forbidden:
             if z.subject_id in people:
                 session.merge(_fence(GeofenceKind.FORBIDDEN, z))
+        if not enrol_keys:
+            return len(ref.subjects)
+        enrol_missing(
+            session,
+            [(ref.terminal_id(o.id), None) for o in ref.offices]
+            + [(ref.device_id(p.id), p.id) for p in ref.subjects],
+        )
     return len(ref.subjects)
 
 

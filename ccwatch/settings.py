@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.limits import MAX_EVENT_AGE_S
 from streams.topics import TopicNames
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
         "gives up waiting on its side after this (a frozen server).",
     )
     db_pool_size: int = Field(5, ge=1, description="Database connections kept per process.")
+    max_event_age_s: float = Field(
+        MAX_EVENT_AGE_S,
+        gt=0,
+        description="Events older than this before the worker's clock are rejected.",
+    )
     sink_batch_size: int = Field(500, ge=1, description="Records per database write.")
     sink_batch_window_s: float = Field(0.5, gt=0, description="Longest wait to fill a batch.")
     ruleset: str | None = Field(

@@ -12,15 +12,39 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from models import limits
+from models.limits import MAX_RECORD_BYTES
+
 CONTRACT_VERSION = 1
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Text = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=limits.MAX_ID, extra_json_schema={"pattern": limits.NO_CONTROL}
+    ),
+]
+Note = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=limits.MAX_NOTE,
+        description="Free text; line breaks and tabs allowed, no other control characters.",
+        extra_json_schema={"pattern": limits.NO_CONTROL_BUT_LINES},
+    ),
+]
 EventTime = Annotated[
     datetime,
     msgspec.Meta(
         tz=True,
         description="Event time, RFC 3339 with a UTC offset (e.g. 2026-11-30T09:15:00+08:00).",
         extra_json_schema={"pattern": r"(Z|z|[+-]\d{2}:\d{2})$"},
+    ),
+]
+KeyId = Annotated[Text, msgspec.Meta(description="The signing key's id (signed records).")]
+Signature = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9a-f]{64}$",
+        description="HMAC-SHA256 of the canonical record, lowercase hex (docs/contract.md).",
     ),
 ]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0, description="WGS-84 degrees.")]
@@ -40,6 +64,8 @@ class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
     ]
     lat: Latitude | None = None
     lon: Longitude | None = None
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +82,8 @@ class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
     ]
     source: Literal["gps", "cell", "wifi"]
     battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 AlertType = Literal[
@@ -87,6 +115,8 @@ class Activity(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: EventTime
     activity: ActivityKind
     hours: Annotated[float, msgspec.Meta(ge=0.0, le=24.0, description="Hours spent.")] = 0.0
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,7 +128,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     decision: Literal["confirmed", "rejected"]
     officer_id: Text
     occurred_at: EventTime
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: Note = ""
 
 
 class AlertAction(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +142,7 @@ class AlertAction(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: EventTime
     assignee: Text | None = None  # dispatch: an office or officer id
     outcome: AlertOutcome | None = None  # resolve: what the check found
-    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    note: Note = ""
 
 
 class DeviceEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,6 +153,8 @@ class DeviceEvent(msgspec.Struct, frozen=True, kw_only=True):
     device_id: Text
     occurred_at: EventTime
     event: Literal["power_off", "power_on"]
+    key_id: KeyId | None = None
+    sig: Signature | None = None
 
 
 class MonthClose(msgspec.Struct, frozen=True, kw_only=True, tag="month_close", tag_field="type"):
@@ -294,13 +326,30 @@ T = TypeVar("T")
 
 
 def decode(payload: bytes, kind: type[T]) -> T | Rejection:
-    """Decode and validate one record; a :class:`Rejection` names what is wrong."""
+    """Decode and validate one record; a :class:`Rejection` names what is wrong. Never
+    raises: the limits of :mod:`models.limits` are checked first, anything else that goes
+    wrong is ``undecodable``."""
+    if not isinstance(payload, bytes):
+        return Rejection("undecodable", f"expected bytes, got {type(payload).__name__}")
+    if limits.too_large(payload):
+        return Rejection("record_too_large", f"{len(payload)} bytes, more than {MAX_RECORD_BYTES}")
+    if limits.too_deep(payload):
+        return Rejection("too_deeply_nested", f"JSON nested deeper than {limits.MAX_DEPTH}")
     try:
-        return _decoders[kind].decode(payload)  # type: ignore[no-any-return]
+        record = _decoders[kind].decode(payload)
     except msgspec.ValidationError as exc:
-        return Rejection(_classify(str(exc)), str(exc))
+        return Rejection(_classify(str(exc)), limits.printable(str(exc)))
     except msgspec.DecodeError as exc:
-        return Rejection("undecodable", str(exc))
+        return Rejection("undecodable", limits.printable(str(exc)))
+    except RecursionError:
+        return Rejection("too_deeply_nested", "JSON nested too deeply to decode")
+    except Exception as exc:  # whatever else a decoder may raise: never the worker's end
+        return Rejection("undecodable", f"{type(exc).__name__}: {limits.printable(str(exc))}")
+    if limits.may_hold_control(payload):
+        where = limits.control_character(record)
+        if where is not None:
+            return Rejection("control_character", f"a control character at `{where}`")
+    return record  # type: ignore[no-any-return]
 
 
 def decode_control(payload: bytes) -> MonthClose | Tick | Rejection:

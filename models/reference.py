@@ -161,3 +161,20 @@ class SecurityPeriodRow(TimestampMixin, Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     offices: Mapped[list[str]] = mapped_column(JSON, default=list, doc="Empty: the county")
+
+
+class DeviceKeyRow(TimestampMixin, Base):
+    """A signing key of a kiosk, phone or bracelet (HMAC-SHA256). Keys are never deleted:
+    a retired key still tells which records it signed before ``retired_at``."""
+
+    __tablename__ = "device_keys"
+
+    key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), index=True, doc="Terminal or device id")
+    subject_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subjects.id"), doc="A phone's or bracelet's subject; kiosks: none"
+    )
+    secret: Mapped[str] = mapped_column(String(128), doc="Hex; sensitive, never logged")
+    retired_at: Mapped[datetime | None] = mapped_column(
+        doc="Records dated from here on are refused with this key"
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models.records import ClosedMonth
 from models.reference import (
+    DeviceKeyRow,
     Geofence,
     GeofenceKind,
     LeavePermit,
@@ -22,6 +23,7 @@ from models.reference import (
     Terminal,
 )
 from models.values import (
+    DeviceKey,
     LeaveWindow,
     Registry,
     SecurityPeriod,
@@ -32,8 +34,8 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves, zones, security periods and the closed
-    months in one session."""
+    """Read subjects, terminals, approved leaves, zones, security periods, the closed months
+    and the device keys in one session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
@@ -67,6 +69,17 @@ def load_registry(engine: Engine) -> Registry:
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
         closed = {c.month: c.closed_at for c in session.scalars(select(ClosedMonth))}
+        keys = {
+            k.key_id: DeviceKey(
+                k.key_id,
+                k.device_id,
+                k.subject_id,
+                bytes.fromhex(k.secret),
+                k.created_at,
+                k.retired_at,
+            )
+            for k in session.scalars(select(DeviceKeyRow))
+        }
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
@@ -81,6 +94,7 @@ def load_registry(engine: Engine) -> Registry:
         forbidden={k: tuple(v) for k, v in forbidden.items()},
         periods=periods,
         closed_months=closed,
+        keys=keys,
     )
 
 

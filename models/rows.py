@@ -22,6 +22,8 @@ NOT_STORED: dict[type[Any], dict[str, str]] = {
     LocationFix: {
         "device_id": "the map and tracks show the subject, not which device reported",
         "battery_pct": "device health is not kept with positions",
+        "key_id": "checked by the worker; the input topic keeps the signed record",
+        "sig": "checked by the worker; the input topic keeps the signed record",
     },
 }
 

@@ -73,6 +73,21 @@ class ZoneRef:
     hours: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceKey:
+    """A device's signing key (HMAC-SHA256). A kiosk's key signs check-ins and activities
+    at that terminal for anyone (``subject_id`` None); a phone's or bracelet's key signs
+    only its own subject's fixes and power events. Records dated at or after
+    ``retired_at`` are refused with it."""
+
+    key_id: str
+    device_id: str  # a terminal id, or a phone's or bracelet's device id
+    subject_id: str | None
+    secret: bytes = field(repr=False)  # never printed or logged
+    created_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Registry:
     subjects: dict[str, SubjectRef] = field(default_factory=dict)
@@ -83,3 +98,4 @@ class Registry:
     forbidden: dict[str, tuple[ZoneRef, ...]] = field(default_factory=dict)
     periods: tuple[SecurityPeriod, ...] = ()
     closed_months: dict[str, datetime] = field(default_factory=dict)  # month -> close asked
+    keys: dict[str, DeviceKey] = field(default_factory=dict)  # by key id

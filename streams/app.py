@@ -59,6 +59,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         load_ruleset(settings.ruleset),
         clock,
         settings.max_clock_skew_s,
+        max_event_age_s=settings.max_event_age_s,
     )
     app = faust.App(
         settings.app_id,

@@ -36,7 +36,11 @@ from models.events import (
     Sighting,
     Tick,
     decode,
+    decode_control,
 )
+from models.limits import MAX_EVENT_AGE_S
+from models.localtime import month_span
+from models.signing import S, verify
 from models.values import Registry, SecurityPeriod, SubjectRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
@@ -124,6 +128,7 @@ class Pipeline:
         clock: Clock,
         max_clock_skew_s: float,
         policy: Policy | None = None,
+        max_event_age_s: float = MAX_EVENT_AGE_S,
     ) -> None:
         from alerts.policy import load_policy
 
@@ -135,6 +140,7 @@ class Pipeline:
         }
         self.clock = clock
         self.max_skew = timedelta(seconds=max_clock_skew_s)
+        self.max_age = timedelta(seconds=max_event_age_s)
         self.use(registry)
 
     def use(self, registry: Registry) -> None:
@@ -195,13 +201,13 @@ class Pipeline:
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:
-        return self._terminal(self._decode(payload, key, CheckIn))
+        return self._signed(self._terminal(self._decode(payload, key, CheckIn)))
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
-        return self._decode(payload, key, LocationFix)
+        return self._signed(self._decode(payload, key, LocationFix))
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:
-        return self._terminal(self._decode(payload, key, Activity))
+        return self._signed(self._terminal(self._decode(payload, key, Activity)))
 
     def validate_decision(self, payload: bytes, key: bytes | None) -> Decision | Rejection:
         return self._decode(payload, key, Decision)
@@ -210,7 +216,43 @@ class Pipeline:
         return self._decode(payload, key, AlertAction)
 
     def validate_device(self, payload: bytes, key: bytes | None) -> DeviceEvent | Rejection:
-        return self._decode(payload, key, DeviceEvent)
+        return self._signed(self._decode(payload, key, DeviceEvent))
+
+    def _signed(self, event: S | Rejection) -> S | Rejection:
+        """A terminal's or device's record must be signed by a key of its own device."""
+        if isinstance(event, Rejection):
+            return event
+        return verify(event, self.registry.keys) or event
+
+    def validate_control(self, payload: bytes) -> MonthClose | Tick | Rejection:
+        """A control record: a tick's time, or the month a close names, must be plausible."""
+        record = decode_control(payload)
+        if isinstance(record, Rejection):
+            return record
+        if isinstance(record, Tick):
+            return self._window(record.at, "at") or record
+        try:
+            begins = month_span(record.month).start()
+        except ValueError:  # year 0, or 9999-12 (its end is past the calendar)
+            return Rejection("schema_violation", f"month {record.month} is out of range")
+        if begins > self.clock.now() + self.max_skew:  # a month may be closed early
+            return Rejection("timestamp_in_future", f"month {record.month} has not begun")
+        return self._window(record.occurred_at, "occurred_at", future=False) or record
+
+    def _window(self, when: datetime, name: str, future: bool = True) -> Rejection | None:
+        """Whether an event time is plausible: not ahead of the worker's clock by more than
+        the allowed skew, nor older than the age bound."""
+        now = self.clock.now()
+        if future and when - now > self.max_skew:
+            return Rejection(
+                "timestamp_in_future", f"{name} is {when - now} ahead of the worker's clock"
+            )
+        if now - when > self.max_age:
+            return Rejection(
+                "timestamp_too_old",
+                f"{name} is more than {self.max_age.days} days before the worker's clock",
+            )
+        return None
 
     def _terminal(self, event: E | Rejection) -> E | Rejection:
         terminal = getattr(event, "terminal_id", None)
@@ -228,12 +270,7 @@ class Pipeline:
             return Rejection(
                 "key_mismatch", f"record key {key!r} must be the subject id {event.subject_id!r}"
             )
-        ahead = event.occurred_at - self.clock.now()
-        if ahead > self.max_skew:
-            return Rejection(
-                "timestamp_in_future", f"occurred_at is {ahead} ahead of the worker's clock"
-            )
-        return event
+        return self._window(event.occurred_at, "occurred_at") or event
 
     # decisions --------------------------------------------------------------------------
     def subject(self, subject_id: str) -> SubjectRef:

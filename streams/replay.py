@@ -24,7 +24,7 @@ from alerts.clock import ManualClock
 from alerts.engine import next_due
 from alerts.gathering import GroupBuffer, group_push, group_release, group_watermark
 from alerts.order import RANK, Key, order
-from models.events import LocationFix, MonthClose, Rejection, Tick, decode_control
+from models.events import LocationFix, MonthClose, Rejection, Tick
 from streams.control import close_record
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, Step, SubjectState
 from streams.sink import DatabaseSink
@@ -169,7 +169,7 @@ def replay(
         if progress:
             progress(1)
         if record.topic == "control":
-            control = decode_control(record.value)
+            control = pipeline.validate_control(record.value)
             if isinstance(control, MonthClose):
                 months.add(control.month)
             elif isinstance(control, Tick) and control.event_id not in ticks:

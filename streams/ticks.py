@@ -15,7 +15,7 @@ import msgspec
 from faust.types import StreamT
 
 from models.closes import record_close
-from models.events import MonthClose, Rejection, Tick, decode_control, encode
+from models.events import MonthClose, Rejection, Tick, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
 from streams.guard import blocking, guarded, persist
@@ -30,7 +30,7 @@ def register(w: Worker) -> None:
     async def on_control(stream: StreamT[bytes]) -> None:
         """Month closes and ticks for one partition: for every subject whose key maps to it."""
         async for event in stream.events():
-            record = decode_control(event.value)
+            record = w.pipeline.validate_control(event.value)
             if isinstance(record, Rejection):
                 await w.dead_letter(event, record)
                 continue

@@ -20,6 +20,7 @@ from alerts.order import Partition
 from alerts.policy import INPUTS
 from ccwatch.settings import Settings
 from models.events import AlertEvent, Rejection, encode
+from models.limits import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY_BYTES, printable
 from streams import metrics
 from streams.guard import persist
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
@@ -27,6 +28,7 @@ from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
 UNSEEN_GRACE_S = 10.0  # how long an input that delivered nothing yet may hold others back
+MAX_DETAIL_CHARS = 512  # a dead letter's detail header
 
 
 def short(topic: str) -> str:
@@ -183,21 +185,27 @@ class Worker:
         await persist("dead-letter", self.reject, event, why)
 
     async def reject(self, event: EventT[Any], why: Rejection) -> None:
-        """Dead-letter a record unchanged, with the reason and where it came from."""
+        """Dead-letter a record unchanged, with the reason and where it came from. A huge
+        record or key is cut to a bound (a header gives its original size), so the copy
+        always fits the producer's limits; the detail is bounded and printable."""
         msg = event.message
         log.warning("dead-letter %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, why.reason)
         metrics.EVENTS.labels(short(msg.topic), "dead_lettered", why.reason).inc()
-        await self.topic("dead-letter").send(
-            key=msg.key,
-            value=msg.value,
-            headers=[
-                ("ccwatch.reason", why.reason.encode()),
-                ("ccwatch.detail", why.detail.encode()),
-                ("ccwatch.topic", msg.topic.encode()),
-                ("ccwatch.partition", str(msg.partition).encode()),
-                ("ccwatch.offset", str(msg.offset).encode()),
-            ],
-        )
+        headers = [
+            ("ccwatch.reason", why.reason.encode()),
+            ("ccwatch.detail", printable(why.detail, MAX_DETAIL_CHARS).encode()),
+            ("ccwatch.topic", msg.topic.encode()),
+            ("ccwatch.partition", str(msg.partition).encode()),
+            ("ccwatch.offset", str(msg.offset).encode()),
+        ]
+        key, value = msg.key, msg.value
+        if isinstance(value, bytes) and len(value) > MAX_DEAD_LETTER_BYTES:
+            headers.append(("ccwatch.truncated", str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_BYTES]
+        if isinstance(key, bytes) and len(key) > MAX_DEAD_LETTER_KEY_BYTES:
+            headers.append(("ccwatch.key_truncated", str(len(key)).encode()))
+            key = key[:MAX_DEAD_LETTER_KEY_BYTES]
+        await self.topic("dead-letter").send(key=key, value=value, headers=headers)
 
 
 def count_alert(alert: AlertEvent) -> None:

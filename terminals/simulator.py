@@ -1,14 +1,15 @@
 """A seeded, reproducible day in Shengsi: check-ins at office kiosks and phone fixes.
 
-Same seed and date, same events, byte for byte. One subject (``ABSCONDER_ID``) walks to
-Lizhushan pier after lunch and takes the ferry to Shanghai's Luchao port; a few records
-are faulty on purpose, as real terminals sometimes send.
+Same seed, date and keys, same events, byte for byte. One subject (``ABSCONDER_ID``) walks
+to Lizhushan pier after lunch and takes the ferry to Shanghai's Luchao port; a few records
+are faulty on purpose, as real terminals sometimes send. Kiosks and phones sign their
+records with their keys (:func:`models.signing.signing_keys`, by device id).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -20,6 +21,10 @@ from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
 from models.events import Activity, CheckIn, LocationFix, Tick, encode
 from models.ids import derive_id
 from models.localtime import LOCAL_TZ
+from models.signing import sign
+from models.values import DeviceKey
+
+Keys = Mapping[str, DeviceKey]  # the key each terminal and phone signs with, by device id
 
 Kind = Literal["checkin", "location", "activity", "tick"]
 FIX_EVERY = timedelta(minutes=15)
@@ -52,12 +57,14 @@ def with_ticks(events: list[SimEvent], every: timedelta, partitions: int) -> lis
     return out
 
 
-def simulate_days(last: date, days: int, seed: int = 7, faults: bool = True) -> list[SimEvent]:
+def simulate_days(
+    last: date, days: int, seed: int = 7, faults: bool = True, *, keys: Keys
+) -> list[SimEvent]:
     """``days`` consecutive days ending on ``last``; the ferry and the faults on the last."""
     out: list[SimEvent] = []
     for n in range(days - 1, -1, -1):
         day = last - timedelta(days=n)
-        out += simulate_day(day, seed, faults=faults and n == 0, ferry=n == 0)
+        out += simulate_day(day, seed, faults=faults and n == 0, ferry=n == 0, keys=keys)
     return out
 
 
@@ -67,26 +74,28 @@ def simulate_day(
     ref: Reference | None = None,
     faults: bool = True,
     ferry: bool = True,
+    *,
+    keys: Keys,
 ) -> list[SimEvent]:
-    """Every event of the day in event-time order."""
+    """Every event of the day in event-time order, signed with ``keys``."""
     ref = ref or shengsi()
     rng = random.Random(f"{seed}/{day.isoformat()}")
     events: list[SimEvent] = []
     for person in ref.subjects:
         ids = _ids(seed, day, person.id)
         if person.id == ABSCONDER_ID and ferry:
-            events += _ferry_day(rng, ref, person, day, ids)
+            events += _ferry_day(rng, ref, person, day, ids, keys)
         else:
-            events += _home_day(rng, person, day, ids)
+            events += _home_day(rng, person, day, ids, keys)
         diligence = random.Random(f"{seed}/{person.id}").uniform(0.55, 1.0)
         if (_due(person, day) and rng.random() < diligence) or (
             person.id == ABSCONDER_ID and ferry
         ):
-            events += _checkins(rng, ref, person, day, ids, diligence)
+            events += _checkins(rng, ref, person, day, ids, diligence, keys)
         if day.weekday() == 5 and rng.random() < diligence * 0.6:  # Saturday service
-            events += _session(rng, ref, person, _at(day, 9), "community_service", ids)
+            events += _session(rng, ref, person, _at(day, 9), "community_service", ids, keys)
     if faults:
-        events += _faults(day, seed)
+        events += _faults(day, seed, ref, keys)
     events.sort(key=lambda e: (e.occurred_at, e.kind, e.key or b""))
     return events
 
@@ -109,6 +118,7 @@ def _fix(
     when: datetime,
     lat: float,
     lon: float,
+    keys: Keys,
     note: str = "",
 ) -> SimEvent:
     source = rng.choices(["gps", "wifi", "cell"], weights=[80, 15, 5])[0]
@@ -120,7 +130,7 @@ def _fix(
     fix = LocationFix(
         event_id=event_id,
         subject_id=person.id,
-        device_id=f"P-{person.id}",
+        device_id=Reference.device_id(person.id),
         occurred_at=when,
         lat=round(lat, 6),
         lon=round(lon, 6),
@@ -128,28 +138,34 @@ def _fix(
         source=source,  # type: ignore[arg-type]
         battery_pct=max(5, 100 - when.hour * 3 - rng.randrange(5)),
     )
-    return SimEvent("location", when, person.id.encode(), encode(fix), note)
+    signed = sign(fix, keys[fix.device_id])
+    return SimEvent("location", when, person.id.encode(), encode(signed), note)
 
 
 def _home_day(
-    rng: random.Random, person: PersonData, day: date, ids: Iterator[str]
+    rng: random.Random, person: PersonData, day: date, ids: Iterator[str], keys: Keys
 ) -> list[SimEvent]:
     out = []
     when = _at(day, 0) + timedelta(minutes=rng.randrange(15))
     while when.date() == day:
         lat = person.home_lat + rng.gauss(0, 0.002)
         lon = person.home_lon + rng.gauss(0, 0.002)
-        out.append(_fix(rng, person, next(ids), when, lat, lon))
+        out.append(_fix(rng, person, next(ids), when, lat, lon, keys))
         when += FIX_EVERY
     return out
 
 
 def _ferry_day(
-    rng: random.Random, ref: Reference, person: PersonData, day: date, ids: Iterator[str]
+    rng: random.Random,
+    ref: Reference,
+    person: PersonData,
+    day: date,
+    ids: Iterator[str],
+    keys: Keys,
 ) -> list[SimEvent]:
     """Home until noon, then the pier, the 13:10 ferry, Luchao at 14:10, on into Shanghai."""
     county = Area(ref.county)
-    out = [e for e in _home_day(rng, person, day, ids) if e.occurred_at < _at(day, 12, 30)]
+    out = [e for e in _home_day(rng, person, day, ids, keys) if e.occurred_at < _at(day, 12, 30)]
     pier, port = ref.places["Lizhushan pier"], ref.places["Luchao port"]
     legs = [  # (start, end, from, to, step minutes, note)
         (_at(day, 12, 30), _at(day, 13, 10), (person.home_lat, person.home_lon), pier, 5, ""),
@@ -170,6 +186,7 @@ def _ferry_day(
                     start + i * timedelta(minutes=step),
                     lat,
                     lon,
+                    keys,
                     note if i == 0 else "",
                 )
             )
@@ -201,6 +218,7 @@ def _checkins(
     day: date,
     ids: Iterator[str],
     diligence: float,
+    keys: Keys,
 ) -> list[SimEvent]:
     office = ref.office(person.office_id)
     when = _at(day, 8, 30) + timedelta(minutes=rng.randrange(0, 8 * 60))
@@ -216,15 +234,16 @@ def _checkins(
         lat=office.lat,
         lon=office.lon,
     )
+    checkin = sign(checkin, keys[checkin.terminal_id])
     event = SimEvent("checkin", when, person.id.encode(), encode(checkin))
     out = [event]
     if rng.random() < 0.2:  # the kiosk retried the upload: same event id, sent twice
         out.append(replace(event, occurred_at=when + timedelta(seconds=30), note="kiosk retry"))
     later = when + timedelta(minutes=10)
     if rng.random() < diligence:  # after reporting, a study session at the kiosk
-        out += _session(rng, ref, person, later, "study", ids)
+        out += _session(rng, ref, person, later, "study", ids, keys)
     if rng.random() < diligence * 0.3:
-        out += _session(rng, ref, person, later, "thought_report", ids)
+        out += _session(rng, ref, person, later, "thought_report", ids, keys)
     return out
 
 
@@ -235,6 +254,7 @@ def _session(
     when: datetime,
     kind: str,
     ids: Iterator[str],
+    keys: Keys,
 ) -> list[SimEvent]:
     hours = 0.0 if kind == "thought_report" else float(rng.randint(2, 5))
     session = Activity(
@@ -245,13 +265,28 @@ def _session(
         activity=kind,  # type: ignore[arg-type]
         hours=hours,
     )
+    session = sign(session, keys[session.terminal_id])
     return [SimEvent("activity", when, person.id.encode(), encode(session))]
 
 
-def _faults(day: date, seed: int) -> list[SimEvent]:
+def _faults(day: date, seed: int, ref: Reference, keys: Keys) -> list[SimEvent]:
     """Records a worker must dead-letter without stopping."""
     base = _at(day, 10, 0)
     eid = derive_id("sim-fault", str(seed), day.isoformat())
+    person = next(p for p in ref.subjects if p.id == ABSCONDER_ID)
+    real = LocationFix(
+        event_id=f"{eid}-5",
+        subject_id=person.id,
+        device_id=Reference.device_id(person.id),
+        occurred_at=base,
+        lat=person.home_lat,
+        lon=person.home_lon,
+        accuracy_m=12.0,
+        source="gps",
+    )
+    # A position at home that the phone did not sign; one whose signature does not match.
+    unsigned = encode(real)
+    forged = encode(msgspec.structs.replace(sign(real, keys[real.device_id]), event_id=f"{eid}-6"))
     fix = (
         b'{"event_id":"%s-%d","subject_id":"SS-0001","device_id":"P-SS-0001",'
         b'"occurred_at":"%s","lat":%s,"lon":%s,"accuracy_m":12,"source":"gps"}'
@@ -281,4 +316,6 @@ def _faults(day: date, seed: int) -> list[SimEvent]:
             (fix % (eid.encode(), 3, stamp, b"30.7", b"122.4")).replace(b"SS-0001", b"SS-9999"),
             "unknown subject",
         ),
+        SimEvent("location", base, person.id.encode(), unsigned, "unsigned position"),
+        SimEvent("location", base, person.id.encode(), forged, "forged position"),
     ]

@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import ccwatch.keys
+from tests.factories import device_secret
 from tests.postgres import PostgresServer, find_bindir
+
+# Every database the tests seed enrols keys whose secrets derive from their ids, so the
+# factories sign records without reading a database (tests/factories.py, `signed`).
+ccwatch.keys.secret_for = device_secret
 
 
 @pytest.fixture(scope="session")

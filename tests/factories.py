@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -13,20 +14,47 @@ from ccwatch.seed import seed
 from models.db import make_engine, metadata
 from models.events import (
     Activity,
+    AlertAction,
     AlertEvent,
     CheckIn,
     Decision,
+    DeviceEvent,
     LocationFix,
     MonthClose,
     PointsEntry,
     encode,
 )
 from models.registry import load_registry
-from models.values import LeaveWindow, Registry, SecurityPeriod
+from models.signing import KINDS, S, sign, signing_keys
+from models.values import DeviceKey, LeaveWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
 INSIDE = (30.712, 122.451)  # Caiyuan
 OUTSIDE = (30.850, 121.850)  # Luchao port, Shanghai
+
+
+def device_secret(key_id: str) -> bytes:
+    """The secret of a key in the tests: derived from its id, so that records are signed
+    without a database (tests/conftest.py makes every database the tests seed enrol these)."""
+    return hashlib.sha256(b"ccwatch-test-key/" + key_id.encode()).digest()
+
+
+def device_key(device_id: str, subject_id: str | None = None, n: int = 1) -> DeviceKey:
+    """The n-th key of a terminal (``subject_id`` None) or of a subject's device."""
+    key_id = f"{device_id}.k{n}"
+    return DeviceKey(key_id, device_id, subject_id, device_secret(key_id))
+
+
+def signed(record: S, n: int = 1) -> S:
+    """The record signed with the n-th key of its terminal or device, as seeded."""
+    _, field, kiosk = KINDS[type(record)]
+    subject = None if kiosk else record.subject_id
+    return sign(record, device_key(getattr(record, field), subject, n))
+
+
+def keyring() -> dict[str, DeviceKey]:
+    """The key every seeded terminal and phone signs with, by device id (the simulator's)."""
+    return signing_keys(_seeded().keys.values())
 
 
 @cache
@@ -43,7 +71,13 @@ def registry(
     periods: tuple[SecurityPeriod, ...] = (),
 ) -> Registry:
     base = _seeded()
-    return replace(base, subjects=dict(base.subjects), leaves=leaves or {}, periods=periods)
+    return replace(
+        base,
+        subjects=dict(base.subjects),
+        keys=dict(base.keys),
+        leaves=leaves or {},
+        periods=periods,
+    )
 
 
 def fix(
@@ -60,7 +94,7 @@ def fix(
         source="gps",
         battery_pct=80,
     )
-    return LocationFix(**(fields | over))
+    return signed(LocationFix(**(fields | over)))
 
 
 def checkin(
@@ -74,7 +108,7 @@ def checkin(
         method="face",
         match_score=0.95,
     )
-    return CheckIn(**(fields | over))
+    return signed(CheckIn(**(fields | over)))
 
 
 def payload(event: CheckIn | LocationFix) -> bytes:
@@ -91,13 +125,15 @@ SOME_DAY = date(2026, 11, 29)
 def activity(
     n: int, at: timedelta, kind: str, hours: float = 0.0, subject: str = "SS-0001"
 ) -> Activity:
-    return Activity(
-        event_id=f"act-{subject}-{n}",
-        subject_id=subject,
-        terminal_id="T-caiyuan-1",
-        occurred_at=T0 + at,
-        activity=kind,  # type: ignore[arg-type]
-        hours=hours,
+    return signed(
+        Activity(
+            event_id=f"act-{subject}-{n}",
+            subject_id=subject,
+            terminal_id="T-caiyuan-1",
+            occurred_at=T0 + at,
+            activity=kind,  # type: ignore[arg-type]
+            hours=hours,
+        )
     )
 
 
@@ -163,3 +199,39 @@ def points_entry(
         reason_en="On-time check-in",
         recorded_at=T0,
     )
+
+
+def device(n: int, at: timedelta, what: str = "power_off", subject: str = "SS-0001") -> DeviceEvent:
+    return signed(
+        DeviceEvent(
+            event_id=f"dev-{subject}-{n}",
+            subject_id=subject,
+            device_id=f"P-{subject}",
+            occurred_at=T0 + at,
+            event=what,  # type: ignore[arg-type]
+        )
+    )
+
+
+def action(n: int, at: timedelta, alert_id: str = "al-1", subject: str = "SS-0001") -> AlertAction:
+    return AlertAction(
+        event_id=f"act-{subject}-{n}",
+        subject_id=subject,
+        alert_id=alert_id,
+        action="acknowledge",
+        officer_id="O-caiyuan-1",
+        occurred_at=T0 + at,
+    )
+
+
+def inputs(at: timedelta, subject: str = "SS-0001") -> dict[str, dict[str, Any]]:
+    """A valid record of every input topic at ``T0 + at``, as its JSON fields."""
+    records: dict[str, Any] = {
+        "checkins": checkin(1, at, subject=subject),
+        "locations": fix(1, at, INSIDE, subject=subject),
+        "activities": activity(1, at, "study", 2.0, subject=subject),
+        "decisions": decide("rec-1", at, subject=subject),
+        "alert-actions": action(1, at, subject=subject),
+        "devices": device(1, at, subject=subject),
+    }
+    return {name: msgspec.to_builtins(r) for name, r in records.items()}

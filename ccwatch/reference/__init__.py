@@ -75,6 +75,11 @@ class Reference:
         return f"T-{office_id}-1"
 
     @staticmethod
+    def device_id(subject_id: str) -> str:
+        """The phone a subject carries (its key is enrolled with the subject)."""
+        return f"P-{subject_id}"
+
+    @staticmethod
     def officer_ids(office_id: str) -> tuple[str, str]:
         return (f"O-{office_id}-1", f"O-{office_id}-2")
 

@@ -28,10 +28,11 @@ def on_time(record: Any, late: timedelta = timedelta(0)) -> float:
 
 
 class Sent(defaultdict[str, list[tuple[bytes | None, bytes]]]):
-    """Records sent by the agents, by topic short name."""
+    """Records sent by the agents, by topic short name (their headers in ``headers``)."""
 
     def __init__(self) -> None:
         super().__init__(list)
+        self.headers: defaultdict[str, list[dict[str, bytes]]] = defaultdict(list)
 
 
 @pytest.fixture
@@ -55,8 +56,11 @@ async def worker(tmp_path: Path) -> AsyncIterator[tuple[Worker, Sent]]:
     for name in ("alerts", "points", "recommendations", "dead-letter", "groups", "sightings"):
         topic = w.topic(name)
 
-        async def send(*, key: Any = None, value: Any = None, _name: str = name, **_: Any) -> None:
+        async def send(
+            *, key: Any = None, value: Any = None, headers: Any = None, _name: str = name, **_: Any
+        ) -> None:
             sent[_name].append((key, value))
+            sent.headers[_name].append(dict(headers or []))
 
         topic.send = send  # type: ignore[method-assign,assignment]
     yield w, sent

@@ -13,6 +13,7 @@ from models.events import AlertAction, AlertEvent, LocationFix, decode, encode
 from models.records import Alert
 from models.reference import SecurityPeriodRow
 from streams.control import partition_of
+from tests.factories import signed
 from tests.integration.harness import System
 
 WORKER_SETTINGS = {"tick_interval_s": 1.0}
@@ -21,15 +22,17 @@ M = timedelta(minutes=1)
 
 def fix(n: int, who: str, at: datetime, where: tuple[float, float]) -> bytes:
     return encode(
-        LocationFix(
-            event_id=f"{who}-{n}-{at.isoformat()}",
-            subject_id=who,
-            device_id="P",
-            occurred_at=at,
-            lat=where[0],
-            lon=where[1],
-            accuracy_m=15.0,
-            source="gps",
+        signed(
+            LocationFix(
+                event_id=f"{who}-{n}-{at.isoformat()}",
+                subject_id=who,
+                device_id=f"P-{who}",
+                occurred_at=at,
+                lat=where[0],
+                lon=where[1],
+                accuracy_m=15.0,
+                source="gps",
+            )
         )
     )
 

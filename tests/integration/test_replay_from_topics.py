@@ -21,7 +21,7 @@ from streams.replay import read_topics, replay
 from streams.sink import DatabaseSink
 from terminals.producer import make_producer, send_events
 from terminals.simulator import simulate_days
-from tests.factories import SOME_DAY
+from tests.factories import SOME_DAY, keyring
 from tests.integration.harness import System
 
 WORKER_SETTINGS = {"tick_interval_s": 1.0}
@@ -49,7 +49,11 @@ def replayed(system: System, n: int) -> tuple[set[tuple[str, str, str]], set[str
 
 def test_replay_from_the_topics_gives_the_live_alerts_and_entries(system: System) -> None:
     t = system.settings.topics
-    send_events(make_producer(system.settings.kafka_bootstrap), t, simulate_days(SOME_DAY, 1))
+    send_events(
+        make_producer(system.settings.kafka_bootstrap),
+        t,
+        simulate_days(SOME_DAY, 1, keys=keyring()),
+    )
     opened = system.wait_for(
         "the absconder's alert",
         lambda: [a for a in decided(system.engine)[0] if a[1] == "out_of_bounds"],

@@ -22,7 +22,7 @@ from streams.replay import LogRecord, replay
 from streams.sink import DatabaseSink
 from terminals.producer import make_producer, send_events, topic_of
 from terminals.simulator import SimEvent, simulate_days
-from tests.factories import SOME_DAY
+from tests.factories import SOME_DAY, keyring
 from tests.integration.harness import System
 
 
@@ -52,7 +52,7 @@ def snapshot(engine: Engine) -> tuple[set[str], set[str], set[str]]:
 
 
 def test_days_land_exactly_once_as_a_replay_would_make_them(system: System) -> None:
-    events = simulate_days(SOME_DAY, 3)
+    events = simulate_days(SOME_DAY, 3, keys=keyring())
     # Three days sent at full speed are a backlog, as after an outage: all on the broker
     # before the worker reads it (a producer racing the worker would put records hours of
     # event time out of order across topics, beyond the lateness the workers allow).

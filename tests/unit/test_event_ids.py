@@ -13,7 +13,7 @@ from alerts.clock import ManualClock
 from models.events import AlertAction, LocationFix, decode, encode
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
-from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, registry
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, registry, signed
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
 
@@ -34,6 +34,7 @@ def test_the_digest_is_of_the_content_not_of_its_serialisation() -> None:
     again = decode(retried, LocationFix)
     assert isinstance(again, LocationFix) and encode(again) != encode(event)
     assert digest(again) == digest(event)
+    assert digest(signed(event, n=2)) == digest(event)  # signed anew with a rotated key
     assert digest(msgspec.structs.replace(event, lat=30.713)) != digest(event)
 
 

@@ -35,7 +35,7 @@ from models.events import (
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from streams.replay import LogRecord, replay
-from tests.factories import T0, registry
+from tests.factories import T0, registry, signed
 
 M = timedelta(minutes=1)
 SUBJECTS = ("SS-0007", "SS-0008", "SS-0010", "SS-0012")  # 0010 and 0012: co-offenders
@@ -126,7 +126,7 @@ def signature(alerts: list[AlertEvent]) -> set[tuple[Any, ...]]:
 
 def in_order(records: list[Any], actions: list[AlertAction] = ()) -> list[AlertEvent]:  # type: ignore[assignment]
     """The reference: replay, which applies records in event-time order."""
-    log = [LogRecord(TOPIC[type(r)], r.subject_id.encode(), encode(r)) for r in records]
+    log = [LogRecord(TOPIC[type(r)], r.subject_id.encode(), encode(signed(r))) for r in records]
     log += [LogRecord("alert-actions", a.subject_id.encode(), encode(a)) for a in actions]
     log += [LogRecord("control", None, encode(t)) for t in ticks()]
     clock = ManualClock(T0 + 30 * 60 * M)

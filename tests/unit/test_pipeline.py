@@ -10,7 +10,7 @@ from alerts.clock import ManualClock
 from models.events import Rejection
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState, dump_state, load_state
-from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, payload, registry
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, device_key, fix, payload, registry
 
 M = timedelta(minutes=1)
 
@@ -78,5 +78,6 @@ def test_reloaded_registry_is_used(pipeline: Pipeline) -> None:
     assert reason(pipeline.validate_location(event, b"SS-0099")) == "unknown_subject"
     reg = registry()
     reg.subjects["SS-0099"] = reg.subjects["SS-0001"]
+    reg.keys["P-SS-0099.k1"] = device_key("P-SS-0099", "SS-0099")
     pipeline.use(reg)
     assert not isinstance(pipeline.validate_location(event, b"SS-0099"), Rejection)
