@@ -28,7 +28,7 @@ from ccwatch.web import queries
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
 from ccwatch.web.feed import AlertFeed
 from models.access import Role
-from models.events import AlertAction, AlertEvent
+from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
 
 HERE = Path(__file__).parent
@@ -188,6 +188,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             outcome=body.outcome,
             note=body.note,
         )
+        checked = decode(encode(event), AlertAction)  # what the workers will accept
+        if isinstance(checked, Rejection):
+            raise HTTPException(422, {"reason": checked.reason, "detail": checked.detail})
         await feed.act(event)
         await asyncio.to_thread(
             queries.audit,

@@ -134,6 +134,12 @@ def test_actions_need_csrf_and_scope_and_reach_the_workers(
     assert client.post("/api/alerts/a-1/acknowledge", json={}).status_code == 403  # no token
     other = client.post("/api/alerts/a-2/acknowledge", json={}, headers={"X-CSRF-Token": csrf})
     assert other.status_code == 404  # another office's alert does not exist for them
+    bad = client.post(
+        "/api/alerts/a-1/acknowledge",
+        headers={"X-CSRF-Token": csrf},
+        json={"note": "已核实\x00"},
+    )
+    assert bad.status_code == 422 and bad.json()["detail"]["reason"] == "control_character"
     ok = client.post(
         "/api/alerts/a-1/resolve",
         headers={"X-CSRF-Token": csrf},
