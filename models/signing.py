@@ -55,9 +55,13 @@ def signature(record: Signed, secret: bytes) -> str:
 
 def sign(record: S, key: DeviceKey) -> S:
     """The record with the key's id and its signature. Signed as the receiver will decode
-    it (an ``int`` given for a ``float`` field is signed as the float it becomes)."""
+    it (an ``int`` given for a ``float`` field is signed as the float it becomes); an
+    invalid record is signed as it is (the receiver refuses it for what is wrong with it)."""
     with_key = msgspec.structs.replace(record, key_id=key.key_id, sig=None)
-    decoded = msgspec.json.decode(msgspec.json.encode(with_key), type=type(record))
+    try:
+        decoded = msgspec.json.decode(msgspec.json.encode(with_key), type=type(record))
+    except msgspec.ValidationError:
+        decoded = with_key
     return msgspec.structs.replace(decoded, sig=signature(decoded, key.secret))
 
 

@@ -7,6 +7,9 @@ costs a metric and a log line, never the worker; the next interval tries again.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from faust.types import TP
 
 from alerts.policy import INPUTS
 from models.localtime import local
@@ -45,6 +48,8 @@ def register(w: Worker) -> None:
             high = w.highwater(tp.topic, tp.partition)
             done = w.offsets.get((tp.topic, tp.partition))
             position = done + 1 if done is not None else w.committed(tp.topic, tp.partition)
+            if position is None:  # nothing processed or committed yet: where it reads from
+                position = await _position(consumer, tp)
             if isinstance(high, int) and isinstance(position, int):
                 lags[short(tp.topic), str(tp.partition)] = max(high - position, 0)
         metrics.LAG.clear()  # partitions this worker no longer owns must not linger
@@ -60,3 +65,12 @@ def register(w: Worker) -> None:
         (15.0, "gauges", gauges),
     ):
         w.app.timer(interval=interval, name=name)(guarded(name, step))
+
+
+async def _position(consumer: Any, tp: TP) -> int | None:
+    """The consumer's position in a partition, or None while it has none (moved, reset)."""
+    try:
+        found = await consumer.position(tp)
+    except Exception:  # a partition that moved meanwhile: no figure this time
+        return None
+    return found if isinstance(found, int) else None
