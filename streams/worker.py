@@ -21,7 +21,7 @@ from ccwatch.settings import Settings
 from models.events import AlertEvent, Rejection, encode
 from streams import metrics
 from streams.guard import persist
-from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
+from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, restore_state
 from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
@@ -158,7 +158,7 @@ class Worker:
 
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)
-        return found if found is not None else load_state(self.tables["subjects"].get(key))
+        return found if found is not None else restore_state(self.tables["subjects"].get(key))
 
     async def publish(self, key: bytes, current: SubjectState, outcome: Outcome) -> None:
         """Publish what was decided, then keep the subject's new state (and store it when
