@@ -26,7 +26,7 @@ from alerts import (
 from alerts.lifecycle import AlertBook
 from alerts.policy import Policy, in_force
 from alerts.protocol import Context, Detector, Input, Time, View, when
-from alerts.track import Track, follow, heard
+from alerts.track import Track, follow, heard, restored
 from models.events import AlertEvent, CheckIn, DeviceEvent, LocationFix
 from models.values import SecurityPeriod, SubjectRef
 
@@ -48,7 +48,7 @@ class Detection(msgspec.Struct, frozen=True, omit_defaults=True):
     """What detection remembers about one subject."""
 
     book: AlertBook = AlertBook()
-    track: Track = Track()  # high-churn: stored only at checkpoints
+    track: Track = Track()  # high-churn: stored only at checkpoints (alerts.track)
     at: datetime | None = None  # event time the subject has been judged up to
     watching_since: datetime | None = None  # first record: nothing is judged before it
     states: dict[str, Any] = {}  # detector name -> its state (default states left out)
@@ -72,6 +72,16 @@ def typed(det: Detection) -> Detection:
     """Each detector's state as its own type (as decoded from the table, they are plain)."""
     states = {k: state_of(det, BY_NAME[k]) for k in det.states if k in BY_NAME}
     return msgspec.structs.replace(det, states=states)
+
+
+def restore(det: Detection) -> Detection:
+    """A subject's detection as read back from its last stored version (after a restart,
+    or when its partition moves): the track may be stale, unless it was stored when the
+    device went quiet (then nothing was heard from it since)."""
+    quiet = state_of(det, silence.DETECTOR)
+    if det.track.seen_at is None or quiet.since == det.track.seen_at:
+        return det
+    return msgspec.structs.replace(det, track=restored(det.track))
 
 
 def state_of(det: Detection, detector: Detector) -> Any:

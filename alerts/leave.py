@@ -19,8 +19,12 @@ from models.localtime import local
 from models.values import LeaveWindow, SecurityPeriod
 
 
-class Away(msgspec.Struct, frozen=True):
-    """No state of its own: the shared track and the approved leaves decide."""
+class Away(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Whether the track's position (the last plausible fix) is outside the county: stored
+    with each change, so it holds after a restart though the stored position may be older
+    (None: not known yet, the position decides)."""
+
+    outside: bool | None = None
 
 
 def in_force(
@@ -54,7 +58,12 @@ class LeaveOverstay:
         if county is None:
             return state, book, []
         if isinstance(item, LocationFix):
-            if ctx.plausible and county.contains(item.lat, item.lon):
+            if not ctx.plausible:
+                return state, book, []
+            inside = county.contains(item.lat, item.lon)
+            if track.event_id == item.event_id and state.outside != (not inside):
+                state = Away(outside=not inside)  # the track's position changed sides
+            if inside:
                 book, events = clear(
                     ctx,
                     book,
@@ -74,7 +83,10 @@ class LeaveOverstay:
             for w in ctx.view.leaves
             if w.ends_at + grace <= at and w.ends_at > at - timedelta(days=30)
         ]
-        if not ended or county.contains(track.lat, track.lon):
+        outside = state.outside
+        if outside is None:
+            outside = not county.contains(track.lat, track.lon)
+        if not ended or not outside:
             return state, book, []
         leave = max(ended, key=lambda w: w.ends_at)
         if track.at < leave.starts_at or any(w.covers(at) for w in ctx.view.leaves):

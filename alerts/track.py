@@ -1,9 +1,13 @@
 """A subject's recent movement, shared by the detectors, and implausible movement (轨迹异常).
 
 The track is high-churn (it changes with every fix), so workers keep it in memory and
-checkpoint it rarely; after a restart the first fix simply starts a new track. A fix that
+store it rarely: with a decision, when the last-seen time enters a new :data:`CHECKPOINT`
+slot, and when the device goes quiet (:mod:`alerts.silence`). A track read back after a
+restart (:func:`restored`) knows it may be stale: the device may have been heard until the
+end of its checkpoint slot, and its position may be older than the last fix. A fix that
 would need a speed above ``max_speed_kmh`` is suspect (GPS drift or spoofing) and counts
-for no other detector; ``suspects_to_alert`` of them in a row raise a low alert.
+for no other detector; ``suspects_to_alert`` of them in a row raise a low alert (a run of
+them is stored as it grows, so it survives a restart).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from geopy.distance import great_circle
 
 from models.events import DeviceEvent, LocationFix
 
+CHECKPOINT = timedelta(hours=1)  # a stored last-seen time is less than this stale
+
 
 class Track(msgspec.Struct, frozen=True, omit_defaults=True):
     at: datetime | None = None  # event time of the last plausible fix
@@ -25,6 +31,45 @@ class Track(msgspec.Struct, frozen=True, omit_defaults=True):
     seen_at: datetime | None = None  # latest event time of anything from the device
     power_off_at: datetime | None = None  # the device said it was switching off
     event_id: str | None = None  # the last plausible fix
+    # Read back from a checkpoint (:func:`restored`): the position may be older than the
+    # last fix, and the device may have been heard until ``heard_by``.
+    from_checkpoint: bool = False
+    heard_by: datetime | None = None
+
+
+def moved_on(was: Track, now: Track) -> bool:
+    """Whether the last-seen time entered a new checkpoint slot (then it is stored, so a
+    stored last-seen time is always in the slot of the true one)."""
+    if was.seen_at is None or now.seen_at is None:
+        return (was.seen_at is None) != (now.seen_at is None)
+    return _slot(was.seen_at) != _slot(now.seen_at)
+
+
+def restored(track: Track) -> Track:
+    """A track as read back from its checkpoint: heard perhaps until the end of the
+    last-seen time's slot (records after it were stored), position perhaps stale."""
+    if track.seen_at is None:
+        return track
+    end = (_slot(track.seen_at) + 1) * CHECKPOINT.total_seconds()
+    heard_by = datetime.fromtimestamp(end, track.seen_at.tzinfo)
+    return msgspec.structs.replace(track, from_checkpoint=True, heard_by=heard_by)
+
+
+def last_heard(track: Track) -> datetime | None:
+    """The latest time the device may have been heard from (the end of the uncertainty
+    of a restored last-seen time)."""
+    if track.heard_by is None or track.seen_at is None:
+        return track.seen_at
+    return max(track.seen_at, track.heard_by)
+
+
+def _slot(when: datetime) -> int:
+    return int(when.timestamp() // CHECKPOINT.total_seconds())
+
+
+def _until(heard_by: datetime | None, seen: datetime) -> datetime | None:
+    """The restored uncertainty ends once the device is heard from at or after its end."""
+    return None if heard_by is None or seen >= heard_by else heard_by
 
 
 def speed_kmh(track: Track, fix: LocationFix) -> float | None:
@@ -42,16 +87,31 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
     """The track after ``fix``, and whether the fix is plausible (not a jump faster than
     any ferry or car: GPS drift or spoofing)."""
     seen = max(track.seen_at or fix.occurred_at, fix.occurred_at)
+    heard_by = _until(track.heard_by, seen)
     speed = speed_kmh(track, fix)
     if speed is not None and speed > max_speed_kmh:
-        return msgspec.structs.replace(track, suspects=track.suspects + 1, seen_at=seen), False
+        track = msgspec.structs.replace(
+            track, suspects=track.suspects + 1, seen_at=seen, heard_by=heard_by
+        )
+        return track, False
     off = track.power_off_at  # a late fix, older than the power-off, does not cancel it
     if off is None or fix.occurred_at >= off:
         off = None
     if track.at is not None and fix.occurred_at < track.at:  # late fix: keep the newer one
-        return msgspec.structs.replace(track, seen_at=seen, power_off_at=off), True
+        track = msgspec.structs.replace(track, seen_at=seen, power_off_at=off, heard_by=heard_by)
+        return track, True
     return (
-        Track(fix.occurred_at, fix.lat, fix.lon, fix.accuracy_m, 0, seen, off, fix.event_id),
+        Track(
+            fix.occurred_at,
+            fix.lat,
+            fix.lon,
+            fix.accuracy_m,
+            0,
+            seen,
+            off,
+            fix.event_id,
+            heard_by=heard_by,
+        ),
         True,
     )
 
@@ -64,4 +124,5 @@ def heard(track: Track, event: DeviceEvent) -> Track:
         off = event.occurred_at if off is None or event.occurred_at > off else off
     elif off is None or event.occurred_at >= off:  # an older sign of life changes nothing
         off = None
-    return msgspec.structs.replace(track, power_off_at=off, seen_at=seen)
+    heard_by = _until(track.heard_by, seen)
+    return msgspec.structs.replace(track, power_off_at=off, seen_at=seen, heard_by=heard_by)

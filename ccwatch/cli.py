@@ -48,7 +48,10 @@ def _broker(settings: Settings) -> Iterator[Settings]:
     broker = EmbeddedBroker(log_path=Path("var/tansu.log")).start()
     console.print(f"[cyan]embedded broker (tansu) on {broker.bootstrap}[/]")
     try:
-        yield settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        # Its topics live in its memory and end with it: tables on disk would outlive them.
+        yield settings.model_copy(
+            update={"kafka_bootstrap": broker.bootstrap, "table_store": "memory"}
+        )
     finally:
         broker.stop()
 
@@ -342,6 +345,7 @@ def run(
         env = {
             **os.environ,
             "CCWATCH_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "CCWATCH_TABLE_STORE": s.table_store,
             "CCWATCH_READY_FILE": str(ready),
             "CCWATCH_TICK_INTERVAL_S": "0",  # simulated time ticks instead
         }

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."
     )
     data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
+    table_store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description="Where a worker keeps its tables: rocksdb (on disk under data_dir, so a "
+        "restart reads only the changelog's tail) or memory (the whole changelog is read "
+        "on every start).",
+    )
     ready_file: Path | None = Field(
         None, description="Touched once the worker has joined its group (health checks)."
     )

@@ -34,6 +34,7 @@ from models.registry import load_registry, load_snapshot, save_snapshot
 from models.values import Registry
 from scoring.rules import load_ruleset
 from streams import gathering, inputs, metrics, outputs, ticks, timers, watchdog
+from streams.datadir import claim_slot
 from streams.guard import describe
 from streams.pipeline import Pipeline
 from streams.producer import make_idempotent
@@ -64,7 +65,8 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
-        store="memory://",
+        # On disk, a restart reads only the changelog's tail (docs/runbook.md, Restart time).
+        store="rocksdb://" if settings.table_store == "rocksdb" else "memory://",
         datadir=_datadir(settings),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
@@ -140,6 +142,8 @@ def first_registry(engine: Engine, snapshot: Path) -> Registry:
 
 def _datadir(settings: Settings) -> Path:
     path = settings.data_dir / "faust" / settings.app_id
+    if settings.table_store == "rocksdb":
+        return claim_slot(path)  # one process per RocksDB database
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -21,6 +21,7 @@ from alerts.engine import Detection, Env
 from alerts.geofence import Area, Zone
 from alerts.policy import Policy, Thresholds, in_force, is_late
 from alerts.protocol import Input, View
+from alerts.track import moved_on
 from models.events import (
     Activity,
     AlertAction,
@@ -44,8 +45,6 @@ from models.signing import S, verify
 from models.values import Registry, SecurityPeriod, SubjectRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
-
-CHECKPOINT = timedelta(minutes=15)  # how stale a stored last-seen time may be
 
 
 class SubjectState(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -85,6 +84,15 @@ def load_state(raw: bytes | None) -> SubjectState:
     return msgspec.structs.replace(state, detection=engine.typed(state.detection))
 
 
+def restore_state(raw: bytes | None) -> SubjectState:
+    """A subject's state as a worker reads it back from the table: as of its last stored
+    version, knowing what may have happened since (:func:`alerts.engine.restore`)."""
+    state = load_state(raw)
+    if state is EMPTY_STATE:
+        return state
+    return msgspec.structs.replace(state, detection=engine.restore(state.detection))
+
+
 @dataclass
 class Outcome:
     state: SubjectState
@@ -96,8 +104,11 @@ class Outcome:
     late: bool = False  # beyond its lateness bound: changed no alert
 
     def durable(self, before: SubjectState) -> bool:
-        """Whether the state must be stored: a decision changed, or the last-seen time
-        crossed a checkpoint (so silence is still detected after a restart)."""
+        """Whether the state must be stored: a decision changed (a device gone quiet is
+        one), the device switched off, a run of suspect fixes grew or ended, or the
+        last-seen time entered a new checkpoint slot (so a restored last-seen time is stale
+        by less than :data:`alerts.track.CHECKPOINT`: silence is judged from the end of that
+        slot after a restart). Fixes that change nothing else are not stored."""
         new, old = self.state, before
         if new is old:
             return False
@@ -106,16 +117,12 @@ class Outcome:
         a, b = new.detection, old.detection
         if a.book != b.book or a.states != b.states or a.watching_since != b.watching_since:
             return True
-        seen, was = a.track.seen_at, b.track.seen_at
+        track, was = a.track, b.track
         return (
-            (was is None) != (seen is None)
-            or (was is not None and seen is not None and _slot(was) != _slot(seen))
-            or a.track.power_off_at != b.track.power_off_at
+            track.power_off_at != was.power_off_at
+            or track.suspects != was.suspects
+            or moved_on(was, track)
         )
-
-
-def _slot(when: datetime) -> int:
-    return int(when.timestamp() // CHECKPOINT.total_seconds())
 
 
 class Pipeline:

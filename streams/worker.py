@@ -23,7 +23,7 @@ from models.events import AlertEvent, Rejection, encode
 from models.limits import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY_BYTES, printable
 from streams import metrics
 from streams.guard import persist
-from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, load_state
+from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, restore_state
 from streams.sink import DatabaseSink
 
 log = logging.getLogger("streams")
@@ -160,7 +160,7 @@ class Worker:
 
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)
-        return found if found is not None else load_state(self.tables["subjects"].get(key))
+        return found if found is not None else restore_state(self.tables["subjects"].get(key))
 
     async def publish(self, key: bytes, current: SubjectState, outcome: Outcome) -> None:
         """Publish what was decided, then keep the subject's new state (and store it when

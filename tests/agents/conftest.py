@@ -48,6 +48,7 @@ async def worker(tmp_path: Path) -> AsyncIterator[tuple[Worker, Sent]]:
         close_timer=False,
         metrics_port=0,
         sink_batch_window_s=0.05,
+        table_store="memory",
     )
     w = build_worker(settings, ManualClock(T0 + timedelta(hours=30)))
     w.app.conf.store = "memory://"  # type: ignore[assignment]

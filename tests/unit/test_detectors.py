@@ -405,9 +405,19 @@ def test_only_decisions_and_checkpoints_are_stored() -> None:
     before = s.state()
     assert not s.fix(1 * M, SOUTH_IN).durable(before)  # just another fix
     before = s.state()
-    assert s.fix(20 * M, SOUTH_IN).durable(before)  # crossed a 15-minute checkpoint
+    assert not s.fix(45 * M, SOUTH_IN).durable(before)  # still in the checkpoint's hour
     before = s.state()
-    assert s.fix(30 * M, FAR_OUT).durable(before)  # a decision
+    assert s.fix(61 * M, SOUTH_IN).durable(before)  # last seen in a new hour: a checkpoint
+    before = s.state()
+    assert not s.tick(100 * M).durable(before)  # 39 minutes without a fix
+    before = s.state()
+    assert s.tick(122 * M).durable(before)  # an hour, half the threshold: quiet (a decision)
+    before = s.state()
+    assert not s.tick(130 * M).durable(before)
+    before = s.state()
+    assert s.fix(131 * M, SOUTH_IN).durable(before)  # heard from again
+    before = s.state()
+    assert s.fix(140 * M, FAR_OUT).durable(before)  # a decision
 
 
 def test_forbidden_zones_grow_by_the_policy_buffer_wider_in_a_security_period() -> None:

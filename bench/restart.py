@@ -1,0 +1,156 @@
+"""Benchmark: how long a worker takes to restart, against the size of its state changelog.
+
+    .venv/bin/python bench/restart.py [--sizes 10000 50000 100000] [--stores memory rocksdb]
+
+1. State writes (changelog records) per 1,000 fixes over three simulated days (terminals/
+   simulator.py, a fix every 15 minutes per subject): the rule before issue 11 (the
+   last-seen time stored in 15-minute slots) against the current one
+   (:meth:`streams.pipeline.Outcome.durable`).
+2. For each table store and changelog size: the changelog is filled (one record per
+   producer batch, as the workers write it), a worker starts (it reads the whole changelog),
+   stops, and starts again; each start is timed until the worker has decided a probe fix
+   (an alert on the alerts topic). With memory:// every start reads the whole changelog;
+   with rocksdb:// a restart reads only what was written after the offsets it kept.
+
+Prints a table; asserts nothing. The local broker (tansu) never compacts a changelog; real
+Kafka does (docs/runbook.md, "Restart time").
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.* helpers
+
+from kafka import KafkaProducer
+
+from alerts.clock import ManualClock
+from ccwatch.broker import EmbeddedBroker
+from models.events import Activity, CheckIn, LocationFix, Tick, decode
+from scoring.rules import load_ruleset
+from streams.control import partition_of
+from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state
+from streams.topics import ensure_topics
+from terminals.simulator import simulate_days
+from tests.factories import SOME_DAY, registry
+from tests.integration.harness import System
+from tests.integration.test_detection import fix
+from tests.integration.test_recovery import FAR_OUT, transitions
+from tests.restarts import play, timeline
+
+KIND: dict[str, type[Any]] = {"checkin": CheckIn, "location": LocationFix, "activity": Activity}
+OLD_SLOT = timedelta(minutes=15)
+
+
+def old_rule(outcome: Outcome, before: SubjectState) -> bool:
+    """What was stored before issue 11: any decision, or the last-seen time in a new
+    15-minute slot (for comparison only)."""
+    new, old = outcome.state.detection, before.detection
+    if outcome.state.ledger != before.ledger or new.book != old.book:
+        return True
+    if new.states != old.states or new.watching_since != old.watching_since:
+        return True
+    seen, was = new.track.seen_at, old.track.seen_at
+    if seen is None or was is None:
+        return (seen is None) != (was is None)
+    slot = OLD_SLOT.total_seconds()
+    return seen.timestamp() // slot != was.timestamp() // slot or (
+        new.track.power_off_at != old.track.power_off_at
+    )
+
+
+def writes_per_fix() -> None:
+    events = simulate_days(SOME_DAY, 3, faults=False)
+    records = [decode(e.value, KIND[e.kind]) for e in events if e.kind in KIND]
+    start = records[0].occurred_at
+    ticks = [Tick(event_id=f"t{i}", at=start + i * timedelta(minutes=1)) for i in range(4380)]
+    subjects = sorted({r.subject_id for r in records})
+    old = 0
+    original = Outcome.durable
+
+    def counting(self: Outcome, before: SubjectState) -> bool:
+        nonlocal old
+        old += old_rule(self, before) and self.state is not before
+        return original(self, before)
+
+    Outcome.durable = counting  # type: ignore[method-assign]
+    try:
+        run = play(
+            Pipeline(registry(), load_ruleset(), ManualClock(start), 1e9),
+            subjects,
+            timeline(records, ticks),
+        )
+    finally:
+        Outcome.durable = original  # type: ignore[method-assign]
+    print(f"{len(records):,} records ({run.fixes:,} fixes) of 3 simulated days:")
+    print(f"  before (15-minute last-seen slots): {1000 * old / run.fixes:6.1f} per 1,000 fixes")
+    print(f"  now (quiet, hourly slots, decisions): {1000 * run.writes / run.fixes:6.1f}")
+
+
+def fill(bootstrap: str, topic: str, records: int, partitions: int) -> None:
+    """``records`` changelog records over 10,000 keys, one record per producer batch."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, batch_size=0, linger_ms=0, acks=1)
+    value = dump_state(SubjectState())
+    for n in range(records):
+        key = f"X-{n % 10_000:05d}".encode()
+        producer.send(topic, key=key, value=value, partition=partition_of(key, partitions))
+    producer.flush()
+    producer.close()
+
+
+def timed_start(system: System, who: str, n: int) -> float:
+    """Start a worker and send a fix that alerts at once: seconds until the alert."""
+    began = time.perf_counter()
+    system.start_worker(timeout_s=600)
+    now = datetime.now(UTC)
+    t = system.settings.topics
+    system.send(t.locations, who.encode(), fix(n, who, now - timedelta(minutes=5), FAR_OUT))
+    system.wait_for("the probe's alert", lambda: transitions(system, who), 600)
+    return time.perf_counter() - began
+
+
+def restarts(sizes: list[int], stores: list[str]) -> None:
+    print("\nchangelog records | store   | first start s | restart s")
+    for size in sizes:
+        for store in stores:
+            work = Path(tempfile.mkdtemp(prefix="ccwatch-bench-restart-"))
+            broker = EmbeddedBroker(log_path=work / "tansu.log").start()
+            try:
+                system = System(
+                    broker.bootstrap,
+                    f"sqlite:///{work / 'ccwatch.db'}",
+                    work,
+                    table_store=store,
+                )
+                s = system.settings
+                changelog = f"{s.app_id}-subject-state-changelog"
+                ensure_topics(broker.bootstrap, [changelog], s.partitions)
+                fill(broker.bootstrap, changelog, size, s.partitions)
+                first = timed_start(system, "SS-0003", 1)
+                system.stop_workers()
+                again = timed_start(system, "SS-0004", 2)
+                system.close()
+                print(f"{size:17,} | {store:7} | {first:13.1f} | {again:9.1f}", flush=True)
+            finally:
+                broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--stores", nargs="+", default=["memory", "rocksdb"])
+    parser.add_argument("--no-writes", action="store_true", help="skip the state writes part")
+    args = parser.parse_args()
+    if not args.no_writes:
+        writes_per_fix()
+    restarts(args.sizes, args.stores)
+
+
+if __name__ == "__main__":
+    main()
