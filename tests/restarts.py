@@ -75,7 +75,7 @@ class Run:
         before = self.current(item.subject_id)
         self.fixes += isinstance(item, LocationFix)
         _, apply = p.steps()[TOPIC[type(item)]]
-        self.keep(step, item.subject_id, before, apply(before, item))
+        self.keep(step, item.subject_id, before, apply(before, item, None))
 
     def restart(self) -> None:
         """The process ends: only what was stored survives."""
