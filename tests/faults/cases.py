@@ -8,7 +8,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -58,7 +58,7 @@ class Case:
     workers: int = 1
     hostile: int = 0  # hostile records mixed into the inputs
     exits_allowed: bool = False  # the worker may exit (cleanly) and be restarted
-    own_postgres: bool = False  # the case stops or freezes PostgreSQL
+    postgres: bool = False  # the case stops or freezes PostgreSQL
     settle_timeout_s: float = 60.0
     seed: int = 1
 
@@ -77,6 +77,7 @@ class Result:
     exits_allowed: bool
     workdir: Path
     took_s: float = 0.0  # the whole run, wall clock
+    lost_where: list[str] = field(default_factory=list)
 
     @property
     def lost(self) -> int:
@@ -162,26 +163,11 @@ def suite_cases(short: bool) -> list[Case]:
     """The cases: the long version (``./dev faults``) or the short one (CI)."""
     if short:
         return [
-            Case("SIGKILL x3, 2 workers", sigkills(3, (2.0, 4.0)), load_s=12, workers=2),
-            Case(
-                "PostgreSQL stopped 10 s",
-                postgres_down(3, 10, freeze=False),
-                load_s=15,
-                own_postgres=True,
-            ),
-            Case(
-                "PostgreSQL frozen 10 s",
-                postgres_down(3, 10, freeze=True),
-                load_s=15,
-                own_postgres=True,
-            ),
-            Case(
-                "broker restarted",
-                broker_restart(4, 2, 6),
-                load_s=10,
-                exits_allowed=True,
-            ),
-            Case("500 hostile records", no_fault, load_s=10, hostile=500),
+            Case("SIGKILL x3, 2 workers", sigkills(3, (2.0, 3.0)), load_s=9, workers=2),
+            Case("PostgreSQL stopped 8 s", postgres_down(2, 8, freeze=False), 10, postgres=True),
+            Case("PostgreSQL frozen 8 s", postgres_down(2, 8, freeze=True), 10, postgres=True),
+            Case("broker restarted", broker_restart(3, 1, 4), load_s=8, exits_allowed=True),
+            Case("300 hostile records", no_fault, load_s=6, hostile=300),
         ]
     return [
         Case("no fault, 2 workers (control)", no_fault, load_s=60, workers=2),
@@ -196,14 +182,14 @@ def suite_cases(short: bool) -> list[Case]:
             "PostgreSQL stopped 60 s",
             postgres_down(10, 60, freeze=False),
             load_s=90,
-            own_postgres=True,
+            postgres=True,
             settle_timeout_s=180,
         ),
         Case(
             "PostgreSQL frozen 60 s",
             postgres_down(10, 60, freeze=True),
             load_s=90,
-            own_postgres=True,
+            postgres=True,
             settle_timeout_s=180,
         ),
         Case(
@@ -227,29 +213,23 @@ def suite_cases(short: bool) -> list[Case]:
 
 
 class Databases:
-    """PostgreSQL for the runs: one shared server, and a private one for a case that stops
-    or freezes it; SQLite where the machine has no PostgreSQL binaries."""
+    """One PostgreSQL server for the runs, a new database for each (cases that stop or
+    freeze it run one at a time); SQLite where the machine has no PostgreSQL binaries."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.bindir = find_bindir()
-        self.shared: Postgres | None = None
-        self.shared_url = ""
+    def __init__(self) -> None:
+        bindir = find_bindir()
+        self.server = Postgres(bindir) if bindir else None
+        self.url = self.server.start() if self.server else ""
 
-    def database(self, private: bool, workdir: Path) -> tuple[str, Postgres | None]:
-        if self.bindir is None:
-            return f"sqlite:///{workdir / 'ccwatch.db'}", None
-        if private:
-            server = Postgres(self.bindir)
-            return fresh_postgres_db(server.start()), server
-        if self.shared is None:
-            self.shared = Postgres(self.bindir)
-            self.shared_url = self.shared.start()
-        return fresh_postgres_db(self.shared_url), None
+    def database(self, workdir: Path) -> str:
+        if self.server is None:
+            return f"sqlite:///{workdir / 'ccwatch.db'}"
+        self.server.recover()
+        return fresh_postgres_db(self.url)
 
     def close(self) -> None:
-        if self.shared is not None:
-            self.shared.stop()
+        if self.server is not None:
+            self.server.stop()
 
 
 def run_case(
@@ -267,7 +247,8 @@ def run_case(
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     broker = EmbeddedBroker(log_path=workdir / "broker.log").start()
-    url, private = databases.database(case.own_postgres, workdir)
+    url = databases.database(workdir)
+    private = databases.server if case.postgres else None
     system: System | None = None
     supervisor: Supervisor | None = None
     sender: Sender | None = None
@@ -308,7 +289,7 @@ def run_case(
             system.close()
         broker.stop()
         if private is not None:
-            private.stop()
+            private.recover()
     expected = expected or ["processed"] * len(inputs)
     diff = compare(want, outcome, expected, topics_complete) if want else Difference()
     result = Result(
@@ -324,6 +305,7 @@ def run_case(
         case.exits_allowed,
         workdir,
         time.monotonic() - started,
+        outcome.lost_where(),
     )
     if result.passed:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -389,4 +371,4 @@ def collect(system: System, url: str, sending: Sending) -> Outcome:
     dead = read_topic(s.kafka_bootstrap, s.topics.dead_letter, s.partitions)
     parts = sorted({(p[0], p[1]) for p in sending.placed if p is not None})
     offsets = committed(s.kafka_bootstrap, s.app_id, parts)
-    return Outcome(rows, outputs, fates(sending.placed, dead, offsets))
+    return Outcome(rows, outputs, fates(sending.placed, dead, offsets), sending.placed, offsets)

@@ -176,6 +176,28 @@ class Outcome:
     rows: Snapshot
     topics: dict[str, dict[str, set[str]]]
     fates: Fates
+    placed: list[tuple[str, int, int] | None] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # committed
+
+    def lost_where(self) -> list[str]:
+        """Where the lost inputs are: topic[partition] offsets, and the committed offset."""
+        where: dict[tuple[str, int], list[int]] = {}
+        unsent = 0
+        for fate, p in zip(self.fates.of, self.placed, strict=False):
+            if fate != "lost":
+                continue
+            if p is None:
+                unsent += 1
+            else:
+                where.setdefault((p[0], p[1]), []).append(p[2])
+        out = [f"not sent: {unsent}"] if unsent else []
+        for (topic, part), offsets in sorted(where.items()):
+            at = self.offsets.get((topic, part), -1)
+            out.append(
+                f"{topic.rsplit('.', 1)[-1]}[{part}] offsets {min(offsets)}..{max(offsets)}"
+                f" ({len(offsets)}), committed {at}"
+            )
+        return out
 
 
 @dataclass

@@ -45,6 +45,19 @@ class Postgres(PostgresServer):
         opts = f"-h 127.0.0.1 -p {self.port} -k {sock} {PG_OPTIONS}"
         self._pg_ctl("-l", str(self.root / "log"), "-w", "-o", opts, "start")
 
+    def running(self) -> bool:
+        status = subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "status"],
+            capture_output=True,
+        )
+        return status.returncode == 0
+
+    def recover(self) -> None:
+        """Running and not frozen again, whatever a fault left."""
+        self.thaw()
+        if not self.running():
+            self.resume()
+
     def pids(self) -> list[int]:
         """The postmaster and its children (backends, background workers)."""
         pid_file = self.root / "data" / "postmaster.pid"

@@ -7,6 +7,7 @@ differing against the reference, worker exits, catch-up time, SIGTERM time, verd
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ from tests.faults.cases import (
     suite_cases,
 )
 from tests.faults.inputs import Input, hostile_inputs, valid_inputs
+from tests.faults.ledger import Outcome
 
 REPO = Path(__file__).parents[2]
 console = Console(width=None if Console().is_terminal else 160)
@@ -36,47 +38,57 @@ def inputs_for(short: bool, now: datetime | None = None) -> list[Input]:
     return valid_inputs(3 if short else 36, now - timedelta(minutes=2))
 
 
-def run_suite(
-    short: bool, root: Path, only: list[str] | None = None, say: bool = True
-) -> list[Result]:
-    """The reference run, then each case (``only``: names containing one of these)."""
+@dataclass
+class Reference:
+    """The fault-free run every case is compared with, and where the runs are made."""
+
+    valid: list[Input]
+    outcome: Outcome
+    databases: Databases
+    root: Path
+
+
+def reference_run(short: bool, root: Path, say: bool = True) -> Reference:
+    """The valid input sent as a backlog to one worker, without faults."""
     valid = inputs_for(short)
-    cases = [c for c in suite_cases(short) if not only or any(o in c.name for o in only)]
-    databases = Databases(root)
-    results: list[Result] = []
+    databases = Databases()
     try:
         if say:
             console.print(f"[cyan]fault-free run of {len(valid)} inputs[/]")
-        want, reference = run_case(
-            Case("fault-free", no_fault, load_s=0),
-            valid,
-            databases,
-            root / "reference",
-            backlog=True,
-        )
+        free = Case("fault-free", no_fault, load_s=0)
+        want, result = run_case(free, valid, databases, root / "reference", backlog=True)
         if say:
-            console.print(f"  took {reference.took_s:.0f} s")
-        if reference.catch_up_s is None:
+            console.print(f"  took {result.took_s:.0f} s")
+        if result.catch_up_s is None:
             raise RuntimeError(f"the fault-free run did not settle; see {root / 'reference'}")
-        base_fates = want.fates.of
-        for n, case in enumerate(cases):
-            inputs = hostile_inputs(valid, case.hostile) if case.hostile else valid
-            expected = _expected(inputs, base_fates)
-            if say:
-                console.print(f"[cyan]{case.name}[/]: {len(inputs)} inputs")
-            _, result = run_case(case, inputs, databases, root / f"case-{n}", want, expected)
-            results.append(result)
-            if say:
-                console.print(table([result]))
-    finally:
+    except BaseException:
         databases.close()
+        raise
+    return Reference(valid, want, databases, root)
+
+
+def run_one(case: Case, ref: Reference, n: int = 0) -> Result:
+    """One case on the reference's input (with its hostile records, if any)."""
+    inputs = hostile_inputs(ref.valid, case.hostile) if case.hostile else ref.valid
+    it = iter(ref.outcome.fates.of)  # each input's fate in the fault-free run
+    expected = ["dead" if i.hostile else next(it) for i in inputs]
+    _, result = run_case(case, inputs, ref.databases, ref.root / f"case-{n}", ref.outcome, expected)
+    return result
+
+
+def run_suite(short: bool, root: Path, only: list[str] | None = None) -> list[Result]:
+    """The reference run, then each case (``only``: names containing one of these)."""
+    cases = [c for c in suite_cases(short) if not only or any(o in c.name for o in only)]
+    ref = reference_run(short, root)
+    results: list[Result] = []
+    try:
+        for n, case in enumerate(cases):
+            console.print(f"[cyan]{case.name}[/]")
+            results.append(run_one(case, ref, n))
+            console.print(table(results[-1:]))
+    finally:
+        ref.databases.close()
     return results
-
-
-def _expected(inputs: list[Input], reference: list[str]) -> list[str]:
-    """Each input's fate in the fault-free run; ``dead`` for a hostile record."""
-    it = iter(reference)
-    return ["dead" if i.hostile else next(it) for i in inputs]
 
 
 def table(results: list[Result]) -> Table:
@@ -121,6 +133,7 @@ def details(r: Result) -> list[str]:
     lost_inputs = r.fates.count("lost")
     if lost_inputs:
         out.append(f"inputs neither processed nor dead-lettered: {lost_inputs}")
+        out += [f"  {w}" for w in r.lost_where[:8]]
     for kind in ("lost", "extra", "differing"):
         counts = getattr(r.diff, kind)
         if counts:
