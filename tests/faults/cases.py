@@ -7,6 +7,7 @@ import contextlib
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,8 @@ class Result:
     workdir: Path
     took_s: float = 0.0  # the whole run, wall clock
     lost_where: list[str] = field(default_factory=list)
+    # hostile records not dead-lettered, by what is wrong with them and their fate
+    hostile_missed: Counter[str] = field(default_factory=Counter)
 
     @property
     def lost(self) -> int:

@@ -72,7 +72,12 @@ def run_one(case: Case, ref: Reference, n: int = 0) -> Result:
     inputs = hostile_inputs(ref.valid, case.hostile) if case.hostile else ref.valid
     it = iter(ref.outcome.fates.of)  # each input's fate in the fault-free run
     expected = ["dead" if i.hostile else next(it) for i in inputs]
-    _, result = run_case(case, inputs, ref.databases, ref.root / f"case-{n}", ref.outcome, expected)
+    got, result = run_case(
+        case, inputs, ref.databases, ref.root / f"case-{n}", ref.outcome, expected
+    )
+    for i, fate in zip(inputs, got.fates.of, strict=True):
+        if i.hostile and not fate.startswith("dead:"):
+            result.hostile_missed[f"{i.hostile} {fate}"] += 1
     return result
 
 
@@ -138,6 +143,9 @@ def details(r: Result) -> list[str]:
         counts = getattr(r.diff, kind)
         if counts:
             out.append(f"{kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if r.hostile_missed:
+        missed = sorted(r.hostile_missed.items())
+        out.append("hostile, not dead-lettered: " + ", ".join(f"{k} {v}" for k, v in missed))
     if r.exits:
         out.append(f"worker exit codes: {r.exits}")
     if r.catch_up_s is None:
