@@ -39,18 +39,19 @@ from streams.guard import describe
 from streams.pipeline import Pipeline
 from streams.producer import make_idempotent
 from streams.sink import DatabaseSink
-from streams.topics import ensure_topics
+from streams.topics import TABLES, absent, changelogs, ensure_topics
 from streams.worker import Worker
 
 log = logging.getLogger("streams")
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> faust.App:
-    """Build the worker app for ``settings`` (the broker address must be set)."""
-    return build_worker(settings, clock).app
+def create_app(settings: Settings, clock: Clock | None = None, fresh: bool = False) -> faust.App:
+    """Build the worker app for ``settings`` (the broker address must be set); ``fresh``:
+    the broker's topics were just created, so tables kept on disk are of a lost log."""
+    return build_worker(settings, clock, fresh).app
 
 
-def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
+def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = False) -> Worker:
     """The app with its shared parts (the agents' tests drive it with test_context)."""
     assert settings.kafka_bootstrap, "create_app needs a broker address"
     engine = settings.engine()
@@ -67,7 +68,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
         # On disk, a restart reads only the changelog's tail (docs/runbook.md, Restart time).
         store="rocksdb://" if settings.table_store == "rocksdb" else "memory://",
-        datadir=_datadir(settings),
+        datadir=_datadir(settings, fresh),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_disable_leader=True,
@@ -90,7 +91,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     # Keyed by subject id (raw bytes, so each changelog record stays in its source
     # partition); written only when a subject's decisions change, never per event.
     w.tables["subjects"] = app.Table(
-        "subject-state",
+        TABLES[0],
         default=None,
         partitions=settings.partitions,
         key_type=bytes,
@@ -140,10 +141,10 @@ def first_registry(engine: Engine, snapshot: Path) -> Registry:
             return registry
 
 
-def _datadir(settings: Settings) -> Path:
+def _datadir(settings: Settings, fresh: bool) -> Path:
     path = settings.data_dir / "faust" / settings.app_id
     if settings.table_store == "rocksdb":
-        return claim_slot(path)  # one process per RocksDB database
+        return claim_slot(path, empty=fresh)  # one process per RocksDB database
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -151,6 +152,9 @@ def _datadir(settings: Settings) -> Path:
 def run_worker(settings: Settings) -> None:
     """Create the topics if missing, then run a worker in this process until interrupted."""
     stamped: dict[str, str] = {"message.timestamp.type": settings.input_timestamp_type}
+    # Tables kept on disk belong to changelogs the broker no longer has (a broker that lost
+    # its data) or never had: start them empty (else Faust refuses offsets ahead of the log).
+    fresh = bool(absent(settings.kafka_bootstrap, changelogs(settings.app_id)))
     ensure_topics(
         settings.kafka_bootstrap,
         settings.topics.all(),
@@ -162,7 +166,7 @@ def run_worker(settings: Settings) -> None:
         import uvloop
 
         uvloop.install()
-    app = create_app(settings)
+    app = create_app(settings, fresh=fresh)
     if settings.metrics_port:
         metrics.serve(settings.web_host, settings.metrics_port)
     worker = _Worker(app, loglevel=settings.log_level, redirect_stdouts=False)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import shutil
 from pathlib import Path
 from typing import IO
 
 _held: list[IO[str]] = []  # the locks of this process's slots: held until it exits
 
 
-def claim_slot(root: Path) -> Path:
-    """The first slot folder under ``root`` that no running process holds, now held."""
+def claim_slot(root: Path, empty: bool = False) -> Path:
+    """The first slot folder under ``root`` that no running process holds, now held; with
+    ``empty``, without the tables it kept (their changelogs are gone: a broker that lost
+    its topics, whose offsets the kept tables would be ahead of)."""
     root.mkdir(parents=True, exist_ok=True)
     for n in itertools.count():
         slot = root / f"worker-{n}"
@@ -30,5 +33,9 @@ def claim_slot(root: Path) -> Path:
             lock.close()
             continue
         _held.append(lock)
+        if empty:
+            for kept in slot.iterdir():
+                if kept.name != ".lock":
+                    shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
         return slot
     raise AssertionError("unreachable")

@@ -21,6 +21,7 @@ from models.events import GroupFix, Mark, Rejection, Sighting, decode, decode_gr
 from streams import metrics
 from streams.control import partition_of
 from streams.guard import persist
+from streams.topics import TABLES
 from streams.worker import Worker
 
 _dump = msgspec.msgpack.Encoder().encode
@@ -29,7 +30,7 @@ _load = msgspec.msgpack.Decoder(GroupBuffer).decode
 
 def register(w: Worker) -> None:
     groups = w.app.Table(
-        "group-state", default=None, partitions=w.settings.partitions, key_type=bytes,
+        TABLES[1], default=None, partitions=w.settings.partitions, key_type=bytes,
         value_type=bytes,
     )  # fmt: skip
     w.tables["groups"] = groups

@@ -9,6 +9,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
+TABLES = ("subject-state", "group-state")  # the worker's Faust tables, by name
 
 
 class TopicNames:
@@ -97,3 +98,18 @@ def ensure_topics(
                 )
     finally:
         admin.close()
+
+
+def changelogs(app_id: str) -> list[str]:
+    """The changelog topics of the worker's tables (Faust names them so)."""
+    return [f"{app_id}-{table}-changelog" for table in TABLES]
+
+
+def absent(bootstrap: str, names: list[str]) -> list[str]:
+    """Which of ``names`` the broker does not have."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ccwatch-admin")
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    return [n for n in names if n not in existing]
