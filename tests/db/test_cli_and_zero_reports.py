@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from ccwatch.cli import app
-from ccwatch.seed import seed
-from models.db import make_engine, migrate
+from models.db import make_engine
 from models.events import AlertEvent
 from models.records import ZeroReport
 from models.registry import load_registry
 from streams.sink import DatabaseSink
 
 DAY = date(2026, 11, 29)
-
-
-@pytest.fixture
-def url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    migrate(database_url)
-    seed(make_engine(database_url))
-    monkeypatch.setenv("CCWATCH_DATABASE_URL", database_url)
-    return database_url
 
 
 def test_periods_from_the_cli_reach_the_registry(url: str) -> None:

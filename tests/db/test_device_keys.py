@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -14,7 +13,7 @@ from alerts.clock import ManualClock
 from ccwatch.cli import app
 from ccwatch.reference import shengsi
 from ccwatch.seed import seed
-from models.db import make_engine, migrate
+from models.db import make_engine
 from models.events import LocationFix, Rejection, encode
 from models.reference import DeviceKeyRow
 from models.registry import load_registry
@@ -25,14 +24,6 @@ from streams.pipeline import Pipeline
 from tests.factories import INSIDE, T0, fix
 
 M = timedelta(minutes=1)
-
-
-@pytest.fixture
-def url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    migrate(database_url)
-    seed(make_engine(database_url))
-    monkeypatch.setenv("CCWATCH_DATABASE_URL", database_url)
-    return database_url
 
 
 def test_seed_enrols_a_key_for_every_terminal_and_phone_once(url: str) -> None:

@@ -55,11 +55,14 @@ def test_close_proposes_and_an_officer_decides(system: System) -> None:
     recs = system.wait_for("recommendations", lambda: rec_rows(system))
     assert {r.kind for r in recs} >= {"admonition"}  # strict subjects missed weeks
 
-    [proposed] = [
-        decode(r.value, Recommendation)
-        for r in system.records(s.topics.recommendations)
-        if r.key == who.encode()
-    ]
+    [proposed] = system.wait_for(
+        "the commendation on its topic",
+        lambda: [
+            decode(r.value, Recommendation)
+            for r in system.records(s.topics.recommendations)
+            if r.key == who.encode()
+        ],
+    )
     assert isinstance(proposed, Recommendation) and proposed.kind == "commendation"
     system.send(
         s.topics.decisions, who.encode(), encode(decide(proposed.recommendation_id, H, subject=who))
