@@ -34,6 +34,16 @@ class TopicNames:
         self.recommendations = f"{prefix}.recommendations"
         self.dead_letter = f"{prefix}.dead-letter"
 
+    def of_kind(self, kind: str) -> str:
+        """The input topic of a simulated or generated record's kind."""
+        return {
+            "checkin": self.checkins,
+            "location": self.locations,
+            "activity": self.activities,
+            "device": self.devices,
+            "tick": self.control,
+        }[kind]
+
     def inputs(self) -> list[str]:
         return [
             self.checkins,

@@ -22,12 +22,7 @@ def make_producer(bootstrap: str) -> KafkaProducer:
 
 
 def topic_of(topics: TopicNames, event: SimEvent) -> str:
-    return {
-        "checkin": topics.checkins,
-        "location": topics.locations,
-        "activity": topics.activities,
-        "tick": topics.control,
-    }[event.kind]
+    return topics.of_kind(event.kind)
 
 
 def send_events(

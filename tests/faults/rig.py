@@ -196,15 +196,6 @@ def make_producer(bootstrap: str) -> KafkaProducer:
     )
 
 
-def topic_of(topics: TopicNames, i: Input) -> str:
-    return {
-        "checkin": topics.checkins,
-        "location": topics.locations,
-        "activity": topics.activities,
-        "tick": topics.control,
-    }[i.kind]
-
-
 @dataclass
 class Sending:
     """Where each input landed: (topic, partition, offset), or None if its send failed."""
@@ -259,7 +250,7 @@ class Sender:
             try:
                 futures.append(
                     producer.send(
-                        topic_of(self.topics, i), key=i.key, value=i.value, partition=i.partition
+                        self.topics.of_kind(i.kind), key=i.key, value=i.value, partition=i.partition
                     )
                 )
             except Exception:  # the broker is away: the record is not sent
