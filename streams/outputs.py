@@ -9,6 +9,7 @@ good is found by halving its batch and dead-lettered with the reason, and the re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from streams import metrics
 from streams.guard import Gave, retrying
 from streams.worker import Worker
 
+MAX_POSITIONS_AHEAD = 200_000  # fixes read but not yet written for the map (~60 MB)
 R = TypeVar("R", AlertEvent, PointsEntry, Recommendation, LocationFix)
 Read = Callable[[EventT[bytes]], Any]
 
@@ -45,6 +47,10 @@ def register(w: Worker) -> None:
         w.sink.write_positions,
         dead_letter_invalid=False,
         agent="positions-sink",
+        # The map shares the locations topic with detection: while the database is away it
+        # reads on (holding up to this many fixes unacknowledged) rather than hold back the
+        # locations input agent, whose stalled input ticks would otherwise pass.
+        ahead=MAX_POSITIONS_AHEAD,
     )
 
 
@@ -56,22 +62,36 @@ def _sink(
     *,
     dead_letter_invalid: bool,
     agent: str | None = None,
+    ahead: int = 0,
 ) -> None:
     size, within = w.settings.sink_batch_size, w.settings.sink_batch_window_s
 
     async def drain(stream: StreamT[bytes]) -> None:
-        """Write each batch, then acknowledge it."""
-        async for events in stream.noack_take(size, within=within):  # type: ignore[attr-defined]
-            batch: list[tuple[EventT[bytes], Any]] = []
-            for event in events:
-                record = read(event)
-                if not isinstance(record, Rejection):
-                    batch.append((event, record))
-                elif dead_letter_invalid:
-                    await w.dead_letter(event, record)
-            await store(w, write, batch)
-            for event in events:
-                await stream.ack(event)
+        """Read batches while a writer writes them in order, acknowledging each once
+        written; reading waits only when ``ahead`` records wait to be written."""
+        waiting: asyncio.Queue[tuple[list[EventT[bytes]], list[Any]]]
+        waiting = asyncio.Queue(maxsize=max(1, ahead // size))
+
+        async def writer() -> None:
+            while True:
+                events, batch = await waiting.get()
+                await store(w, write, batch)
+                for event in events:
+                    await stream.ack(event)
+
+        writing = asyncio.ensure_future(writer())
+        try:
+            async for events in stream.noack_take(size, within=within):  # type: ignore[attr-defined]
+                batch: list[tuple[EventT[bytes], Any]] = []
+                for event in events:
+                    record = read(event)
+                    if not isinstance(record, Rejection):
+                        batch.append((event, record))
+                    elif dead_letter_invalid:
+                        await w.dead_letter(event, record)
+                await waiting.put((events, batch))
+        finally:  # what is not written is not acknowledged: delivered again
+            writing.cancel()
 
     w.app.agent(w.topic(topic), name=agent or f"{topic}-sink")(drain)
 
