@@ -82,3 +82,29 @@ async def test_a_locked_database_is_waited_out_and_nothing_is_lost(
     lock.close()
     assert count(w, PointsEntryRow) == 3
     assert sample("ccwatch_sink_failures_total", sink="write_points") > before
+
+
+async def test_the_map_reads_on_while_the_database_is_away(
+    worker: tuple[Worker, Sent], tmp_path: Path
+) -> None:
+    """The positions sink shares the locations topic with detection: a database outage
+    must not hold that topic back (its fixes wait unacknowledged, then are all written)."""
+    w, _ = worker
+    w.sink.engine.dispose()
+    w.sink.engine = w.settings.model_copy(update={"db_statement_timeout_s": 0.1}).engine()
+    lock = sqlite3.connect(tmp_path / "ccwatch.db", check_same_thread=False)
+    lock.execute("BEGIN EXCLUSIVE")
+    async with w.app.agents["positions-sink"].test_context() as ctx:
+        started = asyncio.get_running_loop().time()
+        for n in range(40):  # many batches (a batch closes every 50 ms)
+            await ctx.put(payload(fix(n, n * M, INSIDE)), key=b"SS-0007")
+            await asyncio.sleep(0.06)
+        assert asyncio.get_running_loop().time() - started < 10  # read on, not held back
+        assert count(w, Position) == 0
+        lock.rollback()
+        for _ in range(100):
+            await asyncio.sleep(0.2)
+            if count(w, Position) == 40:
+                break
+    lock.close()
+    assert count(w, Position) == 40
