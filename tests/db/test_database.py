@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from ccwatch.broker import free_port
 from ccwatch.reference import shengsi
 from ccwatch.seed import seed
 from models.db import alembic_config, make_engine, metadata, migrate
@@ -22,6 +24,7 @@ from models.records import Alert, AlertTransitionRow, PointsEntryRow, Recommenda
 from models.reference import Office, Subject
 from models.registry import load_registry
 from models.rows import points_entry_row
+from streams.app import first_registry
 from streams.sink import DatabaseSink
 from tests.factories import INSIDE, fix, points_entry
 
@@ -235,3 +238,16 @@ def test_a_late_entry_keeps_the_month_it_corrects(engine: Engine) -> None:
     page = subject(engine, late.subject_id)
     assert page is not None
     assert [e["corrects_month"] for e in page["ledger"]] == ["2026-03"]  # the officer sees it
+
+
+def test_a_worker_starts_with_the_database_down_from_the_registry_it_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The registry read while the database was up is kept on disk; with the database
+    down (nothing listens on its port), the worker starts from that copy."""
+    snapshot = tmp_path / "registry.json"
+    read = first_registry(engine, snapshot)  # up: read, and kept
+    down = make_engine(
+        f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none", connect_timeout_s=1
+    )
+    assert first_registry(down, snapshot) == read
