@@ -37,9 +37,9 @@ from streams import gathering, inputs, metrics, outputs, ticks, timers, watchdog
 from streams.datadir import claim_slot
 from streams.guard import describe
 from streams.pipeline import Pipeline
-from streams.producer import make_idempotent
 from streams.sink import DatabaseSink
 from streams.topics import TABLES, absent, changelogs, ensure_topics
+from streams.transport import install
 from streams.worker import Worker
 
 log = logging.getLogger("streams")
@@ -85,8 +85,7 @@ def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = F
         web_enabled=False,
         web_host=settings.web_host,
     )
-    if settings.producer_idempotence:
-        make_idempotent(app)
+    install(app, idempotent=settings.producer_idempotence)
     w = Worker(app, settings, pipeline, DatabaseSink(engine), clock)
     # Keyed by subject id (raw bytes, so each changelog record stays in its source
     # partition); written only when a subject's decisions change, never per event.

@@ -16,7 +16,7 @@ from ccwatch.settings import Settings
 from models.db import make_engine, migrate
 from streams import metrics
 from streams.app import build_worker
-from streams.producer import IdempotentProducer
+from streams.transport import IdempotentProducer
 from streams.worker import Worker
 
 

@@ -1,0 +1,73 @@
+"""The worker's Kafka transport: Faust's aiokafka driver with two changes.
+
+- **Uncommitted partitions are read from their start after every rebalance.** Around a
+  rebalance Faust drops records it has already fetched (the generation changed, or the flow
+  was stopped) and relies on seeking back to the committed offset to read them again. A
+  partition with no committed offset yet is not sought at all (aiokafka seeks only to an
+  offset above 0), so the consumer stays past the dropped records and they are never
+  processed. :meth:`Consumer.perform_seek` seeks such partitions to their beginning, which
+  is where ``consumer_auto_offset_reset="earliest"`` says an uncommitted group reads from.
+- **An idempotent producer on request**: Faust has no setting for it (only its exactly-once
+  mode turns it on). It waits for every in-sync replica (acks=all) and the broker drops a
+  retried batch it already has, so a retry after a lost acknowledgement writes no
+  duplicate. Apache Kafka supports it; the local tansu broker does not (InitProducerId
+  fails), hence ``CCWATCH_PRODUCER_IDEMPOTENCE`` is off by default and on in
+  docker-compose.yml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+from aiokafka.errors import IllegalStateError
+from aiokafka.structs import TopicPartition
+from faust.transport.drivers import aiokafka
+from faust.types import TP
+
+
+class Consumer(aiokafka.Consumer):
+    async def perform_seek(self) -> None:
+        """Seek every partition to its committed offset, and those without one (or at 0)
+        to their beginning, so that records fetched and dropped before are read again."""
+        await super().perform_seek()
+        starts = uncommitted(self.assignment(), self._committed_offset, self._changelogs())
+        if not starts:
+            return
+        try:
+            await self._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in starts))
+        except IllegalStateError:  # the assignment changed meanwhile: another seek follows
+            return
+        for tp in starts:
+            self._read_offset[tp] = None
+
+    def _changelogs(self) -> set[str]:
+        return set(self.app.tables.changelog_topics)
+
+
+def uncommitted(
+    assigned: set[TP], committed: Mapping[TP, int | None], changelogs: set[str]
+) -> list[TP]:
+    """The assigned stream partitions the group has not committed past their first record
+    (tables' changelogs are Faust's own to position)."""
+    return sorted(tp for tp in assigned if tp.topic not in changelogs and not committed.get(tp))
+
+
+class IdempotentProducer(aiokafka.Producer):
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class Transport(aiokafka.Transport):
+    Consumer = Consumer
+
+
+class IdempotentTransport(Transport):
+    Producer = IdempotentProducer
+
+
+def install(app: faust.App, idempotent: bool) -> None:
+    """Give ``app`` this transport; call it before anything uses the transport."""
+    kind = IdempotentTransport if idempotent else Transport
+    app.transport = kind(app.conf.broker_consumer, app)
