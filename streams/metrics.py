@@ -123,6 +123,13 @@ TIMER_FAILURES = Counter(
     ["timer"],
     registry=REGISTRY,
 )
+COMMIT_HOLES = Counter(
+    "ccwatch_commit_holes_total",
+    "Input partitions read again from a record that was never acknowledged while later "
+    "ones were (a record the consumer dropped without delivering it).",
+    ["topic"],
+    registry=REGISTRY,
+)
 DUPLICATES = Counter(
     "ccwatch_duplicate_records_total",
     "Input records whose event id and content were already applied for their subject "
@@ -149,7 +156,15 @@ LAG = Gauge(
 # and the timers' names (streams/timers.py, ticks.py, watchdog.py); tests/unit/test_metrics.py
 # checks them against a built worker.
 SINKS = ("write_alerts", "write_points", "write_recommendations", "write_positions")
-TIMERS = ("refresh-registry", "zero-reports", "gauges", "ticks", "month-close", "broker-watch")
+TIMERS = (
+    "refresh-registry",
+    "zero-reports",
+    "gauges",
+    "ticks",
+    "month-close",
+    "broker-watch",
+    "commit-holes",
+)
 
 
 def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
@@ -165,6 +180,7 @@ def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
         LATE.labels(topic)
         LATE_ARRIVALS.labels(topic)
         DUPLICATES.labels(topic)
+        COMMIT_HOLES.labels(topic)
         PROCESSING.labels(topic)
     for alert_type, kind in KINDS.items():
         ALERTS.labels(alert_type, kind.severity)

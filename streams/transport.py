@@ -1,4 +1,4 @@
-"""The worker's Kafka transport: Faust's aiokafka driver with two changes.
+"""The worker's Kafka transport: Faust's aiokafka driver with three changes.
 
 - **Uncommitted partitions are read from their start after every rebalance.** Around a
   rebalance Faust drops records it has already fetched (the generation changed, or the flow
@@ -7,6 +7,13 @@
   offset above 0), so the consumer stays past the dropped records and they are never
   processed. :meth:`Consumer.perform_seek` seeks such partitions to their beginning, which
   is where ``consumer_auto_offset_reset="earliest"`` says an uncommitted group reads from.
+- **No commit past a record that was not acknowledged**, and such a hole is read again.
+  Faust commits past the committed offset's own record when only it is missing from the
+  acknowledged ones, and a record it dropped without delivering stops the partition's
+  commits for good when more are missing. :meth:`Consumer._new_offset` commits only from
+  the committed offset on; :meth:`Consumer.holes` names the partitions where acknowledged
+  records follow one that nothing is processing any more, and the worker seeks those back
+  to it (``streams.watchdog``; the agents recognise what they had applied).
 - **An idempotent producer on request**: Faust has no setting for it (only its exactly-once
   mode turns it on). It waits for every in-sync replica (acks=all) and the broker drops a
   retried batch it already has, so a retry after a lost acknowledgement writes no
@@ -17,7 +24,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import faust
@@ -42,8 +49,47 @@ class Consumer(aiokafka.Consumer):
         for tp in starts:
             self._read_offset[tp] = None
 
+    def _new_offset(self, tp: TP) -> int | None:
+        """Where to commit: past the acknowledged records that follow the committed offset
+        without a hole, or nowhere while its own record is not acknowledged."""
+        committed, acked = self._committed_offset.get(tp), self._acked.get(tp)
+        # (an offset the log does not have, a gap, counts as done)
+        if (
+            committed is not None
+            and acked
+            and min(acked) > committed
+            and not self._gap[tp][committed]
+        ):
+            return None
+        return super()._new_offset(tp)
+
+    def holes(self) -> dict[TP, int]:
+        """The stream partitions whose commits cannot move: acknowledged records follow the
+        committed offset, and no record from it up to them is being processed."""
+        changelogs = self._changelogs()
+        busy: dict[TP, list[int]] = {}
+        for message in list(self._unacked_messages):
+            busy.setdefault(message.tp, []).append(message.offset)
+        found = {}
+        for tp, acked in list(self._acked.items()):
+            at = hole(self._committed_offset.get(tp), acked, busy.get(tp, ()))
+            if at is not None and tp.topic not in changelogs and not self._gap[tp][at]:
+                found[tp] = at
+        return found
+
     def _changelogs(self) -> set[str]:
         return set(self.app.tables.changelog_topics)
+
+
+def hole(committed: int | None, acked: Iterable[int], busy: Iterable[int]) -> int | None:
+    """The committed offset, when records after it were acknowledged and neither it nor
+    anything between is being processed (a record dropped without delivery), else None."""
+    first = min(acked, default=None)
+    if committed is None or first is None or first <= committed:
+        return None
+    if any(committed <= offset < first for offset in busy):
+        return None
+    return committed
 
 
 def uncommitted(

@@ -1,4 +1,5 @@
-"""A worker that lost its broker leaves, so that its supervisor starts it again.
+"""A worker that lost its broker leaves, so that its supervisor starts it again; a partition
+whose commits are stuck is read again.
 
 Faust does not recover from a broker that stays away or comes back empty (a restarted
 in-memory broker): its agents stop while the process lives on. Every few seconds this asks
@@ -6,6 +7,12 @@ the broker for its topics; when it has not answered for ``broker_lost_s``, or an
 without this worker's topics, the worker clears its ready file and exits with status 69
 (EX_UNAVAILABLE). Nothing is lost by leaving: records are acknowledged only once applied
 and written, so Kafka delivers the rest again, and a restart recreates missing topics.
+
+A partition whose acknowledged records follow one that nothing processes any more (a
+record Faust dropped without delivering it, :meth:`streams.transport.Consumer.holes`)
+would never be committed past it: when two checks in a row see the same hole, the worker
+seeks the partition back to it, counts it (``ccwatch_commit_holes_total``) and logs it. The
+records after it come again and are recognised as already applied.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ import os
 import time
 
 from aiokafka.client import AIOKafkaClient
+from faust.types import TP
 
+from streams import metrics
 from streams.guard import guarded
-from streams.worker import Worker
+from streams.transport import Consumer
+from streams.worker import Worker, short
 
 log = logging.getLogger("streams")
 EXIT_BROKER_LOST = 69
@@ -43,6 +53,31 @@ def register(w: Worker) -> None:
             leave(w, f"the broker lost this worker's topics ({', '.join(missing)})")
 
     w.app.timer(interval=CHECK_EVERY_S, name="broker-watch")(guarded("broker-watch", watch_broker))
+
+    seen: dict[TP, int] = {}  # holes found by the previous check
+
+    async def read_holes_again() -> None:
+        if not w.consuming():
+            return
+        consumer = w.app.consumer
+        found = consumer.holes() if isinstance(consumer, Consumer) else {}
+        for tp, offset in sorted(found.items()):
+            if seen.get(tp) == offset:
+                log.warning(
+                    "reading %s[%d] again from %d: records after it were acknowledged, it was not",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                )
+                metrics.COMMIT_HOLES.labels(short(tp.topic)).inc()
+                await consumer.seek(tp, offset)
+                found.pop(tp)
+        seen.clear()
+        seen.update(found)
+
+    w.app.timer(interval=CHECK_EVERY_S, name="commit-holes")(
+        guarded("commit-holes", read_holes_again)
+    )
 
 
 async def broker_topics(bootstrap: str) -> set[str]:
