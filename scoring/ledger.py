@@ -142,11 +142,16 @@ class Ledger:
                 and t.local_hours[0] <= hour < t.local_hours[1]
             )
 
-        rules = [(r, r.points) for r in self._rules(CheckInTrigger) if counts(r.trigger)]  # type: ignore[arg-type]
+        triggers = self._rules(CheckInTrigger)
+        rules = [(r, r.points) for r in triggers if counts(r.trigger)]  # type: ignore[arg-type]
         out = self._event_entries(
             state, rules, subject, event.event_id, event.occurred_at, now, received_at
         )
-        if rules and (event.occurred_at, event.event_id) not in out.state.reports:
+        # Any check-in whose face matched is the required report, also one that earns no
+        # points (outside the points hours, at another office's kiosk).
+        matched = min((r.trigger.min_match_score for r in triggers), default=0.0)  # type: ignore[union-attr]
+        reported = event.match_score >= matched
+        if reported and (event.occurred_at, event.event_id) not in out.state.reports:
             reports = sorted([*out.state.reports, (event.occurred_at, event.event_id)])
             out.state = msgspec.structs.replace(out.state, reports=reports)
         return out

@@ -67,7 +67,7 @@ def test_a_strict_month_with_every_rule_firing_entry_by_entry() -> None:
     for e in november([27, 20, 19, 13, 12]):
         run.feed(e)
     run.feed(checkin(9, -5 * D - 2 * H, match_score=0.5))  # not verified: no points
-    run.feed(checkin(10, -4 * D - 2 * H), OTHER)  # another office's kiosk: no points
+    run.feed(checkin(10, -4 * D - 2 * H), OTHER)  # another office's kiosk: no points, reported
     run.feed(activity(1, -10 * D, "study", 8))
     run.feed(activity(2, -3 * D, "study", 6.5))  # whole hours count: 6
     run.feed(activity(3, -3 * D, "community_service", 5))
@@ -90,8 +90,7 @@ def test_a_strict_month_with_every_rule_firing_entry_by_entry() -> None:
         # the close, in rule-file order
         ("base.monthly", 60),
         ("checkin.on_time", -2),  # cap 8, earned 10
-        ("checkin.missed", -5),
-        ("checkin.missed", -5),  # W44 (Oct 26-Nov 1), W48
+        ("checkin.missed", -5),  # W44 (Oct 26-Nov 1); W48 had the other office's check-in
         ("study.hours", -2),  # cap 12, earned 14
         ("report.thought", -2),  # cap 4, earned 6
         ("service.shortfall", -5),  # 5 h < 12 h for strict
@@ -100,15 +99,28 @@ def test_a_strict_month_with_every_rule_firing_entry_by_entry() -> None:
     missed = [e for e in run.entries if e.rule_id == "checkin.missed"]
     assert [e.reason_en for e in missed] == [
         "Missed a required check-in: no check-in in 2026-W44 (2026-10-26 to 2026-11-01)",
-        "Missed a required check-in: no check-in in 2026-W48 (2026-11-23 to 2026-11-29)",
     ]
     score = sum(d for _, d in run.lines())
-    assert run.state.scores == {"2026-11": score} == {"2026-11": 15 + 42}
-    # sanctions proposed: the verified absconding and each missed week (admonitions)
-    assert sorted(r.kind for r in run.recs) == ["admonition"] * 3
+    assert run.state.scores == {"2026-11": score} == {"2026-11": 15 + 47}
+    # sanctions proposed: the verified absconding and the missed week (admonitions)
+    assert sorted(r.kind for r in run.recs) == ["admonition"] * 2
     oob = next(e for e in run.entries if e.rule_id == "violation.out_of_bounds")
     assert oob.evidence == ["tr-SS-0001-1", "al-SS-0001-1", "fix-1"]
     assert all(e.local_month == "2026-11" and e.ruleset_version == "2020.1" for e in run.entries)
+
+
+def test_a_check_in_outside_the_points_window_still_counts_as_reported() -> None:
+    run = Run(subject("strict"))
+    run.feed(checkin(1, -27 * D - 2 * H))  # W45: Mon Nov 2 10:00, points
+    run.feed(checkin(2, -20 * D + 8 * H))  # W46: Mon Nov 9 20:00, after the window
+    run.feed(checkin(3, -13 * D - 5 * H))  # W47: Mon Nov 16 07:00, before it
+    run.feed(checkin(4, -6 * D - 2 * H), OTHER)  # W48: another office's kiosk
+    run.feed(checkin(5, -34 * D - 2 * H, match_score=0.5))  # W44: face not matched
+    run.feed(close("2026-11"))
+    assert [(e.rule_id, e.delta) for e in run.entries if e.rule_id.startswith("checkin")] == [
+        ("checkin.on_time", 2),
+        ("checkin.missed", -5),  # W44 only: an unverified face is no check-in
+    ]
 
 
 def test_a_full_normal_month_earns_a_commendation() -> None:
