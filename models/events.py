@@ -256,7 +256,20 @@ class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="typ
     at: EventTime
 
 
-Control = MonthClose | Tick
+class RegisterChanged(
+    msgspec.Struct, frozen=True, kw_only=True, tag="register_changed", tag_field="type"
+):
+    """Control record: the supervision register changed (an intake, a transfer, a release,
+    a leave decided...). Sent to every partition by whoever changed it; each worker reads
+    the register again before the partition's next record, not at its next poll."""
+
+    event_id: Text
+    change: Text  # what changed, e.g. "leave.approve"
+    subject_id: Text | None = None
+    occurred_at: EventTime
+
+
+Control = MonthClose | Tick | RegisterChanged
 
 
 class Sighting(msgspec.Struct, frozen=True, kw_only=True):
@@ -301,6 +314,7 @@ INPUT_TYPES: dict[str, type[Any]] = {
     "device": DeviceEvent,
     "month-close": MonthClose,
     "tick": Tick,
+    "register-changed": RegisterChanged,
 }
 OUTPUT_TYPES: dict[str, type[Any]] = {
     "alert": AlertEvent,
@@ -352,7 +366,7 @@ def decode(payload: bytes, kind: type[T]) -> T | Rejection:
     return record  # type: ignore[no-any-return]
 
 
-def decode_control(payload: bytes) -> MonthClose | Tick | Rejection:
+def decode_control(payload: bytes) -> MonthClose | Tick | RegisterChanged | Rejection:
     return decode(payload, Control)  # type: ignore[arg-type]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, ColumnElement, Enum, ForeignKey, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin
@@ -48,6 +48,15 @@ class GeofenceKind(enum.StrEnum):
     FORBIDDEN = "forbidden"  # a prohibition order's exclusion zone
     EXIT = "exit"  # a way out (outside port, ferry route): outside here alerts at once
     ISLAND = "island"  # an inhabited island's outline, for the map
+
+
+class EndReason(enum.StrEnum):
+    """Why supervision ended (解矫)."""
+
+    TERM_END = "term_end"  # 期满解矫
+    REVOKED = "revoked"  # 撤销缓刑、假释或收监执行
+    DEATH = "death"  # 死亡
+    OTHER = "other"  # 其他
 
 
 class LeaveStatus(enum.StrEnum):
@@ -103,6 +112,30 @@ class Subject(TimestampMixin, Base):
     case_id: Mapped[str | None] = mapped_column(
         String(32), index=True, doc="Co-offenders share a case"
     )
+    decided_by: Mapped[str | None] = mapped_column(
+        String(128), doc="The deciding organ: court, prison administration or public security"
+    )
+    decision_no: Mapped[str | None] = mapped_column(String(64), doc="Its document number")
+    released_on: Mapped[date | None] = mapped_column(
+        doc="First day no longer under supervision, when it ended before the term's end"
+    )
+    end_reason: Mapped[EndReason | None] = mapped_column(_enum(EndReason))
+    end_document: Mapped[str | None] = mapped_column(String(128), doc="The release document")
+
+    @classmethod
+    def on_register(cls, day: date) -> ColumnElement[bool]:
+        """A query condition: under supervision on ``day`` (from intake to the last day)."""
+        return and_(
+            cls.starts_on <= day,
+            cls.ends_on >= day,
+            or_(cls.released_on.is_(None), cls.released_on > day),
+        )
+
+    def last_day(self) -> date:
+        """The last day under supervision: the term's end, or the day before a release."""
+        if self.released_on is None:
+            return self.ends_on
+        return min(self.ends_on, self.released_on - timedelta(days=1))
 
     office: Mapped[Office] = relationship(back_populates="subjects")
 
@@ -148,6 +181,14 @@ class LeavePermit(TimestampMixin, Base):
     approved_at: Mapped[datetime | None]
     emergency: Mapped[bool] = mapped_column(
         default=False, server_default="0", doc="Allowed even during a security period"
+    )
+    requested_by: Mapped[str | None] = mapped_column(String(64), doc="User who entered it")
+    decided_by: Mapped[str | None] = mapped_column(String(64), doc="User who decided it")
+    returned_at: Mapped[datetime | None] = mapped_column(
+        doc="Back early: the leave ended here (``ends_at`` is moved to it)"
+    )
+    extends: Mapped[str | None] = mapped_column(
+        String(64), doc="The leave this one extends (an extension is approved on its own)"
     )
 
 

@@ -45,7 +45,7 @@ def load_registry(engine: Engine) -> Registry:
                 zones[s.office_id],
                 s.level.value,
                 s.starts_on,
-                s.ends_on,
+                s.last_day(),
                 s.signal_grace_s,
                 s.case_id,
             )

@@ -13,6 +13,9 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class SubjectRef:
+    """A subject as the workers judge them: ``starts_on`` to ``ends_on`` (inclusive) is the
+    time under supervision, the term cut short by a release (解矫) where there was one."""
+
     id: str
     office_id: str
     zone: str
@@ -21,6 +24,9 @@ class SubjectRef:
     ends_on: date
     signal_grace_s: float = 0.0
     case_id: str | None = None
+
+    def supervised_on(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
 
 
 @dataclass(frozen=True, slots=True)

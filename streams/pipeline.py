@@ -33,6 +33,7 @@ from models.events import (
     MonthClose,
     PointsEntry,
     Recommendation,
+    RegisterChanged,
     Rejection,
     Sighting,
     Tick,
@@ -40,7 +41,7 @@ from models.events import (
     decode_control,
 )
 from models.limits import MAX_EVENT_AGE_S
-from models.localtime import month_span
+from models.localtime import local, month_span
 from models.signing import S, verify
 from models.values import Registry, SecurityPeriod, SubjectRef
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
@@ -208,13 +209,13 @@ class Pipeline:
 
     # validation -------------------------------------------------------------------------
     def validate_checkin(self, payload: bytes, key: bytes | None) -> CheckIn | Rejection:
-        return self._signed(self._terminal(self._decode(payload, key, CheckIn)))
+        return self._signed(self._terminal(self._supervised(self._decode(payload, key, CheckIn))))
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
-        return self._signed(self._decode(payload, key, LocationFix))
+        return self._signed(self._supervised(self._decode(payload, key, LocationFix)))
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:
-        return self._signed(self._terminal(self._decode(payload, key, Activity)))
+        return self._signed(self._terminal(self._supervised(self._decode(payload, key, Activity))))
 
     def validate_decision(self, payload: bytes, key: bytes | None) -> Decision | Rejection:
         return self._decode(payload, key, Decision)
@@ -223,7 +224,21 @@ class Pipeline:
         return self._decode(payload, key, AlertAction)
 
     def validate_device(self, payload: bytes, key: bytes | None) -> DeviceEvent | Rejection:
-        return self._signed(self._decode(payload, key, DeviceEvent))
+        return self._signed(self._supervised(self._decode(payload, key, DeviceEvent)))
+
+    def _supervised(self, event: E | Rejection) -> E | Rejection:
+        """What a subject or their devices send counts only while under supervision (the
+        officers' decisions and actions still apply afterwards)."""
+        if isinstance(event, Rejection):
+            return event
+        subject, day = self.subject(event.subject_id), local(event.occurred_at).date()
+        if subject.supervised_on(day):
+            return event
+        return Rejection(
+            "not_supervised",
+            f"subject {subject.id!r} is under supervision from {subject.starts_on} to "
+            f"{subject.ends_on}, not on {day}",
+        )
 
     def _signed(self, event: S | Rejection) -> S | Rejection:
         """A terminal's or device's record must be signed by a key of its own device."""
@@ -231,13 +246,15 @@ class Pipeline:
             return event
         return verify(event, self.registry.keys) or event
 
-    def validate_control(self, payload: bytes) -> MonthClose | Tick | Rejection:
+    def validate_control(self, payload: bytes) -> MonthClose | Tick | RegisterChanged | Rejection:
         """A control record: a tick's time, or the month a close names, must be plausible."""
         record = decode_control(payload)
         if isinstance(record, Rejection):
             return record
         if isinstance(record, Tick):
             return self._window(record.at, "at") or record
+        if isinstance(record, RegisterChanged):
+            return self._window(record.occurred_at, "occurred_at") or record
         try:
             begins = month_span(record.month).start()
         except ValueError:  # year 0, or 9999-12 (its end is past the calendar)
@@ -413,7 +430,10 @@ class Pipeline:
 
     def tick(self, state: SubjectState, subject_id: str, tick: Tick) -> Outcome:
         """Event time reaches the tick's (the partition's watermark): every deadline up to
-        it is handled; then alerts past their SLA (processing time) escalate."""
+        it is handled; then alerts past their SLA (processing time) escalate. Nothing is
+        judged for a subject outside supervision."""
+        if not self.subject(subject_id).supervised_on(local(tick.at).date()):
+            return Outcome(state)
         env = self.env(subject_id, state)
         detection, events = engine.advance(env, state.detection, tick.at)
         book, more = lifecycle.overdue(detection.book, env.subject, env.now)

@@ -15,7 +15,7 @@ import msgspec
 from faust.types import StreamT
 
 from models.closes import record_close
-from models.events import MonthClose, Rejection, Tick, encode
+from models.events import MonthClose, RegisterChanged, Rejection, Tick, encode
 from streams.control import close_record, due_close, partition_of
 from streams.gathering import mark_record
 from streams.guard import blocking, guarded, persist
@@ -35,6 +35,10 @@ def register(w: Worker) -> None:
                 await w.dead_letter(event, record)
                 continue
             partition, count = event.message.partition, 0
+            if isinstance(record, RegisterChanged):  # before the partition's next record
+                # One try: while the database is away the timer reads it again later.
+                await guarded("refresh-registry", w.reload_registry)()
+                continue
             if isinstance(record, Tick):
                 found, ready = w.flow(partition).tick(record.at, w.lagging(partition))
                 await release(w, partition, ready)  # held records up to it come first

@@ -13,7 +13,6 @@ from faust.types import TP
 
 from alerts.policy import INPUTS
 from models.localtime import local
-from models.registry import load_registry, save_snapshot
 from streams import metrics
 from streams.guard import blocking, guarded
 from streams.worker import Worker, short
@@ -21,13 +20,6 @@ from streams.worker import Worker, short
 
 def register(w: Worker) -> None:
     inputs = {f"{w.settings.topic_prefix}.{name}" for name in (*INPUTS, "control")}
-
-    async def refresh_registry() -> None:
-        """Security periods, leaves, zones and subjects take effect without a restart; the
-        copy kept on disk lets the worker start while the database is down."""
-        registry = await blocking(load_registry, w.sink.engine, timeout=w.db_timeout)
-        w.pipeline.use(registry)
-        await blocking(save_snapshot, registry, w.settings.registry_snapshot, timeout=w.db_timeout)
 
     async def zero_reports() -> None:
         """Yesterday's: every office's daily report in security periods (idempotent, so
@@ -60,7 +52,7 @@ def register(w: Worker) -> None:
             metrics.OPEN_ALERTS.labels(kind, zone).set(n)
 
     for interval, name, step in (
-        (w.settings.registry_refresh_s, "refresh-registry", refresh_registry),
+        (w.settings.registry_refresh_s, "refresh-registry", w.reload_registry),
         (600.0, "zero-reports", zero_reports),
         (15.0, "gauges", gauges),
     ):

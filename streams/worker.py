@@ -21,8 +21,9 @@ from alerts.policy import INPUTS
 from ccwatch.settings import Settings
 from models.events import AlertEvent, Rejection, encode
 from models.limits import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY_BYTES, printable
+from models.registry import load_registry, save_snapshot
 from streams import metrics
-from streams.guard import persist
+from streams.guard import blocking, persist
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, restore_state
 from streams.sink import DatabaseSink
 
@@ -157,6 +158,15 @@ class Worker:
             elif high is None or done + 1 < high:
                 out.append(name)
         return out
+
+    async def reload_registry(self) -> None:
+        """Read the register again (security periods, leaves, zones, subjects and their
+        terms take effect without a restart) and keep a copy on disk, with which the
+        worker can start while the database is down."""
+        registry = await blocking(load_registry, self.sink.engine, timeout=self.db_timeout)
+        self.pipeline.use(registry)
+        snapshot = self.settings.registry_snapshot
+        await blocking(save_snapshot, registry, snapshot, timeout=self.db_timeout)
 
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)

@@ -82,6 +82,8 @@ def simulate_day(
     rng = random.Random(f"{seed}/{day.isoformat()}")
     events: list[SimEvent] = []
     for person in ref.subjects:
+        if not person.starts_on <= day <= person.ends_on:
+            continue  # not under supervision: nothing tracked
         ids = _ids(seed, day, person.id)
         if person.id == ABSCONDER_ID and ferry:
             events += _ferry_day(rng, ref, person, day, ids, keys)

@@ -93,6 +93,7 @@ SUBJECTS_PER_OFFICE = {
     "gouqi": 4,
     "yangshan": 5,
 }
+ON_REGISTER_UNTIL = date(2027, 1, 1)
 ABSCONDER_ID = "SS-0007"  # a Caiyuan subject who takes the ferry to Luchao in the demo day
 
 
@@ -140,16 +141,20 @@ def _demo_subjects(offices: tuple[OfficeData, ...]) -> list[PersonData]:
         for i in range(SUBJECTS_PER_OFFICE[office.id]):
             number += 1
             starts = date.fromordinal(date(2025, 3, 1).toordinal() + rng.randrange(600))
+            kind, level = rng.choice(types), rng.choice(levels)
+            ends = date.fromordinal(starts.toordinal() + 365 * rng.randint(1, 3))
+            if ends < ON_REGISTER_UNTIL:  # every demo subject is on register in the demo
+                ends = date.fromordinal(ends.toordinal() + 365)
             people.append(
                 PersonData(
                     id=f"SS-{number:04d}",
                     name=f"对象{number:03d}",
                     office_id=office.id,
                     officer_id=Reference.officer_ids(office.id)[i % 2],
-                    correction_type=rng.choice(types),
-                    level=rng.choice(levels),
+                    correction_type=kind,
+                    level=level,
                     starts_on=starts,
-                    ends_on=date.fromordinal(starts.toordinal() + 365 * rng.randint(1, 3)),
+                    ends_on=ends,
                     home_lat=round(office.lat + rng.uniform(-0.008, 0.008), 6),
                     home_lon=round(office.lon + rng.uniform(-0.010, 0.010), 6),
                 )

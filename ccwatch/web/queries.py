@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +13,7 @@ from alerts.policy import load_policy
 from ccwatch.web.auth import Principal, hash_password
 from models.access import AuditEntry, Role, User
 from models.ids import derive_id
+from models.localtime import local
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
 from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
 
@@ -86,8 +87,19 @@ def alert(engine: Engine, alert_id: str) -> Alert | None:
         return session.get(Alert, alert_id)
 
 
-def subjects(engine: Engine, who: Principal, office: str | None = None) -> list[dict[str, Any]]:
+def today() -> date:
+    """The local (Asia/Shanghai) date now."""
+    return local(datetime.now(UTC)).date()
+
+
+def subjects(
+    engine: Engine, who: Principal, office: str | None = None, released: bool = False
+) -> list[dict[str, Any]]:
+    """The subjects on register today (with ``released``: also those before intake or
+    after release, whose history stays readable)."""
     query = select(Subject).order_by(Subject.id)
+    if not released:
+        query = query.where(Subject.on_register(today()))
     if who.office_scope:
         query = query.where(Subject.office_id == who.office_scope)
     if office:
@@ -100,6 +112,9 @@ def subjects(engine: Engine, who: Principal, office: str | None = None) -> list[
                 "office_id": s.office_id,
                 "level": s.level.value,
                 "correction_type": s.correction_type.value,
+                "starts_on": s.starts_on.isoformat(),
+                "last_day": s.last_day().isoformat(),
+                "end_reason": s.end_reason.value if s.end_reason else None,
             }
             for s in session.scalars(query)
         ]
@@ -242,7 +257,7 @@ def geo(engine: Engine, who: Principal) -> dict[str, Any]:
     with Session(engine) as session:
         fences = session.scalars(select(Geofence)).all()
         offices = session.scalars(select(Office)).all()
-        visible = select(Subject.id)
+        visible = select(Subject.id).where(Subject.on_register(today()))  # released: off the map
         if who.office_scope:
             visible = visible.where(Subject.office_id == who.office_scope)
         latest = (

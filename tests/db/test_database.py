@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,20 @@ def test_rule_version_loses_its_default_and_keeps_its_values(database_url: str) 
     """0006 on a database with entries (SQLite rebuilds the table), and back."""
     migrate(database_url, "0005")
     engine = make_engine(database_url)
-    seed(engine, enrol_keys=False)  # no device keys before 0008
+    with engine.begin() as conn:  # the rows the entries need, in 0005's columns only
+        conn.execute(
+            insert(Office),
+            [dict(id="caiyuan", name_zh="菜园", name_en="Caiyuan", zone="central", lat=0, lon=0)],
+        )
+        conn.execute(
+            insert(Subject),
+            [
+                dict(
+                    id="SS-0001", name="对象001", office_id="caiyuan", correction_type="probation",
+                    level="normal", starts_on=date(2025, 1, 1), ends_on=date(2028, 1, 1),
+                )
+            ],
+        )  # fmt: skip
     later = ("rule_version", "corrects_month")  # columns of 0006 and 0007
     old = {c: v for c, v in points_entry_row(_entry("e-1")).items() if c not in later}
     with engine.begin() as conn:
