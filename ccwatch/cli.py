@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
+from ccwatch.register_cli import leave_app, subject_app
 from ccwatch.settings import Settings
 from models.localtime import LOCAL_TZ
 from terminals.simulator import SimEvent
@@ -31,6 +32,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(subject_app, name="subject")
+app.add_typer(leave_app, name="leave")
 console = Console()
 
 

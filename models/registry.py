@@ -56,12 +56,7 @@ def load_registry(engine: Engine) -> Registry:
             for t in session.scalars(select(Terminal))
         }
         leaves: dict[str, list[LeaveWindow]] = defaultdict(list)
-        periods = tuple(
-            SecurityPeriod(p.id, p.name, p.starts_at, p.ends_at, tuple(p.offices))
-            for p in session.scalars(
-                select(SecurityPeriodRow).order_by(SecurityPeriodRow.starts_at)
-            )
-        )
+        periods = security_periods(session)
         approved = select(LeavePermit).where(LeavePermit.status == LeaveStatus.APPROVED)
         for p in session.scalars(approved):
             leaves[p.subject_id].append(
@@ -95,6 +90,14 @@ def load_registry(engine: Engine) -> Registry:
         periods=periods,
         closed_months=closed,
         keys=keys,
+    )
+
+
+def security_periods(session: Session) -> tuple[SecurityPeriod, ...]:
+    """Every security period, earliest first."""
+    rows = session.scalars(select(SecurityPeriodRow).order_by(SecurityPeriodRow.starts_at))
+    return tuple(
+        SecurityPeriod(p.id, p.name, p.starts_at, p.ends_at, tuple(p.offices)) for p in rows
     )
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from models.access import AuditEntry
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,7 @@ class Actor:
 
     id: str
     office_scope: str | None = None
+    officer_id: str | None = None  # the user's officer record, if they are one
 
     @property
     def county(self) -> bool:
@@ -45,7 +45,10 @@ class NotFound(LookupError):
 
 
 def audit(session: Session, actor: Actor, action: str, target: str, **detail: Any) -> None:
-    """Add the audit entry of a change to the change's own transaction."""
+    """Add the audit entry of a change to the change's own transaction. (The ORM is
+    imported here, so that the rules, which import this module, stay pure.)"""
+    from models.access import AuditEntry
+
     session.add(
         AuditEntry(
             at=datetime.now(UTC), user_id=actor.id, action=action, target=target, detail=detail

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ccwatch.settings import Settings
-from ccwatch.web import queries
+from ccwatch.web import queries, register_api
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
 from ccwatch.web.feed import AlertFeed
 from models.access import Role
@@ -88,6 +88,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = Jinja2Templates(directory=HERE / "templates")
+    app.include_router(register_api.routes(engine, settings))
 
     # pages ----------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

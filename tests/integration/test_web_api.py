@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,14 @@ from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
 from models.access import AuditEntry, Role, User
 from models.db import make_engine, migrate
-from models.events import AlertAction, AlertEvent, decode, encode
+from models.events import (
+    AlertAction,
+    AlertEvent,
+    RegisterChanged,
+    decode,
+    decode_control,
+    encode,
+)
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
@@ -93,6 +100,22 @@ def login(client: TestClient, user: str) -> str:
     return str(response.json()["csrf"])
 
 
+def records(settings: Settings, topic: str) -> list[tuple[int, bytes]]:
+    """Every record of a topic so far: (partition, value)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    parts = [TopicPartition(topic, p) for p in range(settings.partitions)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    found = [(r.partition, r.value) for r in consumer]
+    consumer.close()
+    return found
+
+
 def test_everything_needs_a_log_in(api: tuple[TestClient, Settings]) -> None:
     client, _ = api
     assert client.get("/api/alerts").status_code == 401
@@ -146,17 +169,7 @@ def test_actions_need_csrf_and_scope_and_reach_the_workers(
         json={"outcome": "verified_violation", "note": "电话核实"},
     )
     assert ok.status_code == 202
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=5000,
-    )
-    parts = [TopicPartition(settings.topics.actions, p) for p in range(settings.partitions)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    [sent] = [decode(r.value, AlertAction) for r in consumer]
-    consumer.close()
+    [sent] = [decode(value, AlertAction) for _, value in records(settings, settings.topics.actions)]
     assert isinstance(sent, AlertAction)
     assert (sent.alert_id, sent.action, sent.officer_id, sent.outcome) == (
         "a-1",
@@ -233,3 +246,45 @@ def test_track_reads_are_scoped_and_audited(api: tuple[TestClient, Settings]) ->
     with Session(make_engine(settings.database_url)) as session:
         actions = {(e.user_id, e.action, e.target) for e in session.scalars(select(AuditEntry))}
     assert {("gq", "track.denied", "SS-0001"), ("gq", "track.read", "SS-0030")} <= actions
+
+
+def test_the_register_through_the_api_reaches_every_worker_partition(
+    api: tuple[TestClient, Settings],
+) -> None:
+    client, settings = api
+    day = timedelta(days=1)
+    cy = {"X-CSRF-Token": login(client, "cy")}
+    leave = {"starts_at": NOW.isoformat(), "ends_at": (NOW + 10 * day).isoformat()}
+    asked = client.post(
+        "/api/subjects/SS-0001/leaves", headers=cy, json=leave | {"destination": "上海"}
+    )
+    assert asked.status_code == 201 and asked.json()["approver"] == "county"
+    leave_id = asked.json()["leave_id"]
+    assert [p["leave_id"] for p in client.get("/api/leaves/pending").json()] == [leave_id]
+    refused = client.post(f"/api/leaves/{leave_id}/approve", headers=cy, json={})
+    assert refused.status_code == 422 and "县司法局" in refused.json()["detail"]["zh"]
+    hidden = client.post(
+        "/api/subjects/SS-0030/leaves", headers=cy, json=leave | {"destination": "x"}
+    )
+    assert hidden.status_code == 404  # another office's subject does not exist for them
+    naive = client.post(
+        "/api/subjects/SS-0001/leaves",
+        headers=cy,
+        json={"starts_at": "2026-12-01T08:00", "ends_at": "2026-12-02T08:00", "destination": "x"},
+    )
+    assert naive.status_code == 422
+    cc = {"X-CSRF-Token": login(client, "cc")}
+    approved = client.post(f"/api/leaves/{leave_id}/approve", headers=cc, json={"note": "同意"})
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "cc"
+    released = client.post(
+        "/api/subjects/SS-0030/release",
+        headers=cc,
+        json={"on": NOW.date().isoformat(), "reason": "revoked", "document": "(2026)收监2号"},
+    )
+    assert released.status_code == 200, released.text
+    changes = [(p, decode_control(v)) for p, v in records(settings, settings.topics.control)]
+    told = {(p, c.change) for p, c in changes if isinstance(c, RegisterChanged)}
+    for change in ("leave.request", "leave.approve", "register.release"):
+        assert {p for p, c in told if c == change} == set(range(settings.partitions)), change
+    approvals = [c for p, c in changes if isinstance(c, RegisterChanged) and p == 0]
+    assert [c.change for c in approvals].count("leave.approve") == 1  # not the refusal

@@ -24,6 +24,8 @@ PURE = [
     "models.values",
     "models.localtime",
     "models.rows",
+    "register.core",
+    "register.rules",
 ]
 SHELL = ("sqlalchemy", "alembic", "faust", "fastapi", "aiokafka", "kafka", "starlette", "psycopg")
 

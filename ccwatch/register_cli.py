@@ -1,0 +1,257 @@
+"""``ccwatch subject`` and ``ccwatch leave``: the register from the command line.
+
+The operator at the command line acts for the county bureau (the audit log names them as
+``cli:<login>``). Each change is checked, audited and told to the workers like one made in
+the web app; times are local (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from kafka.errors import KafkaError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ccwatch.settings import Settings
+from models.db import make_engine
+from models.localtime import LOCAL_TZ, local
+from models.reference import CorrectionType, EndReason, Level
+from register import store
+from register.core import Actor, NotFound, Refused
+from register.notify import tell_workers
+
+subject_app = typer.Typer(
+    help="The register: intake (入矫), transfer (执行地变更), release (解矫).",
+    no_args_is_help=True,
+)
+leave_app = typer.Typer(
+    help="Leave (请假外出): request, approve, reject, return early, extend.",
+    no_args_is_help=True,
+)
+
+
+def _console() -> Console:
+    """Full tables also when piped (not cut to 80 columns)."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+
+
+T = TypeVar("T")
+LocalTime = Annotated[str, typer.Option(help="Local time, YYYY-MM-DDTHH:MM.")]
+
+
+def _actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}")
+
+
+def _when(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        _console().print(f"[red]not a local time YYYY-MM-DDTHH:MM: {escape(text)}[/]")
+        raise typer.Exit(2) from None
+
+
+def _change(kind: str, subject_id: str | None, do: Callable[[Settings], T]) -> T:
+    """Run a change, print a refusal in Chinese and English, then tell the workers."""
+    settings = Settings()
+    try:
+        done = do(settings)
+    except NotFound as missing:
+        _console().print(f"[red]没有该记录 no such record: {escape(str(missing))}[/]")
+        raise typer.Exit(1) from None
+    except Refused as refused:
+        _console().print(f"[red]{escape(refused.zh)} ({escape(refused.en)})[/]")
+        raise typer.Exit(2) from None
+    if settings.kafka_bootstrap:
+        try:
+            tell_workers(
+                settings.kafka_bootstrap, settings.topics, settings.partitions, kind, subject_id
+            )
+            return done
+        except KafkaError:
+            pass
+    _console().print("[yellow]workers will read the change at their next refresh (30 s)[/]")
+    return done
+
+
+def _engine(settings: Settings) -> Any:
+    return make_engine(settings.database_url)
+
+
+def _row(leave: dict[str, Any]) -> list[str]:
+    """A leave as printed: id, subject, status, local window, destination, approver."""
+    starts, ends = (local(datetime.fromisoformat(leave[k])) for k in ("starts_at", "ends_at"))
+    return [
+        escape(leave["leave_id"]),
+        escape(leave["subject_id"]),
+        leave["status"],
+        f"{starts:%Y-%m-%d %H:%M}",
+        f"{ends:%Y-%m-%d %H:%M}",
+        escape(leave["destination"]),
+        leave["approver"],
+    ]
+
+
+def _leave_line(leave: dict[str, Any]) -> str:
+    return " ".join(_row(leave))
+
+
+@subject_app.command("intake")
+def intake(
+    subject_id: str,
+    name: Annotated[str, typer.Option()],
+    correction_type: Annotated[CorrectionType, typer.Option("--type")],
+    decided_by: Annotated[str, typer.Option(help="The deciding court or organ.")],
+    decision_no: Annotated[str, typer.Option(help="Its document number.")],
+    starts_on: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    ends_on: Annotated[str, typer.Option("--to", help="Last day of the term, YYYY-MM-DD.")],
+    office: Annotated[str, typer.Option()],
+    officer: Annotated[str | None, typer.Option()] = None,
+    level: Annotated[Level, typer.Option()] = Level.NORMAL,
+    home: Annotated[str | None, typer.Option(help="lat,lon")] = None,
+    device: Annotated[list[str] | None, typer.Option(help="A phone or bracelet.")] = None,
+    case: Annotated[str | None, typer.Option(help="Co-offenders share a case id.")] = None,
+) -> None:
+    """Enter a subject on the register and enrol a signing key for each device."""
+    where = tuple(float(x) for x in home.split(",")) if home else None
+    new = store.Intake(
+        subject_id=subject_id,
+        name=name,
+        correction_type=correction_type,
+        decided_by=decided_by,
+        decision_no=decision_no,
+        starts_on=date.fromisoformat(starts_on),
+        ends_on=date.fromisoformat(ends_on),
+        office_id=office,
+        officer_id=officer,
+        level=level,
+        home=(where[0], where[1]) if where else None,
+        devices=tuple(device or ()),
+        case_id=case,
+    )
+    done = _change("register.intake", subject_id, lambda s: store.intake(_engine(s), _actor(), new))
+    keys = ", ".join(done["keys"]) or "none"
+    _console().print(
+        f"入矫 {escape(subject_id)}: {done['starts_on']} - {done['ends_on']}; keys {keys}"
+    )
+
+
+@subject_app.command("transfer")
+def transfer(
+    subject_id: str,
+    office: Annotated[str, typer.Option()],
+    officer: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Move supervision to another office from now on."""
+    _change(
+        "register.transfer",
+        subject_id,
+        lambda s: store.transfer(_engine(s), _actor(), subject_id, office, officer),
+    )
+    _console().print(f"执行地变更 {escape(subject_id)} -> {escape(office)}")
+
+
+@subject_app.command("release")
+def release(
+    subject_id: str,
+    on: Annotated[str, typer.Option(help="First day no longer supervised, YYYY-MM-DD.")],
+    reason: Annotated[EndReason, typer.Option()],
+    document: Annotated[str, typer.Option(help="The release document.")],
+) -> None:
+    """End supervision before the term's end (revocation, death, other)."""
+    done = _change(
+        "register.release",
+        subject_id,
+        lambda s: store.release(
+            _engine(s), _actor(), subject_id, date.fromisoformat(on), reason, document
+        ),
+    )
+    _console().print(f"解矫 {escape(subject_id)}: last day {done['last_day']}")
+
+
+@leave_app.command("request")
+def request(
+    subject_id: str,
+    starts: Annotated[str, typer.Option("--from", help="Local time, YYYY-MM-DDTHH:MM.")],
+    ends: Annotated[str, typer.Option("--to", help="Local time, YYYY-MM-DDTHH:MM.")],
+    destination: Annotated[str, typer.Option()],
+    emergency: Annotated[bool, typer.Option(help="Allowed in a security period.")] = False,
+    extends: Annotated[str | None, typer.Option(help="The approved leave to extend.")] = None,
+) -> None:
+    """Request a leave, or an extension starting where an approved leave ends."""
+    done = _change(
+        "leave.request",
+        subject_id,
+        lambda s: store.request_leave(
+            _engine(s),
+            _actor(),
+            subject_id,
+            _when(starts),
+            _when(ends),
+            destination,
+            emergency,
+            extends,
+        ),
+    )
+    _console().print(_leave_line(done))
+
+
+@leave_app.command("approve")
+def approve(leave_id: str, note: str = "") -> None:
+    """Approve a request (the command line acts for the county bureau)."""
+    _decide(leave_id, True, note)
+
+
+@leave_app.command("reject")
+def reject(leave_id: str, note: str = "") -> None:
+    """Reject a request."""
+    _decide(leave_id, False, note)
+
+
+def _decide(leave_id: str, approve: bool, note: str) -> None:
+    done = _change(
+        "leave.approve" if approve else "leave.reject",
+        None,
+        lambda s: store.decide_leave(_engine(s), _actor(), leave_id, approve, note),
+    )
+    _console().print(_leave_line(done))
+
+
+@leave_app.command("return")
+def return_early(leave_id: str, at: LocalTime) -> None:
+    """The subject came back early (销假): the leave ends then."""
+    done = _change(
+        "leave.return",
+        None,
+        lambda s: store.return_early(_engine(s), _actor(), leave_id, _when(at)),
+    )
+    _console().print(_leave_line(done))
+
+
+@leave_app.command("list")
+def list_leaves(
+    subject_id: Annotated[str | None, typer.Argument(help="None: requests pending.")] = None,
+) -> None:
+    """A subject's leaves, or every request waiting for a decision."""
+    engine = make_engine(Settings().database_url)
+    try:
+        found = (
+            store.leaves(engine, _actor(), subject_id)
+            if subject_id
+            else store.pending_leaves(engine, _actor())
+        )
+    except NotFound:
+        _console().print(f"[red]没有该对象 no such subject: {escape(subject_id or '')}[/]")
+        raise typer.Exit(1) from None
+    table = Table(
+        "id", "subject", "status", "from (local)", "to (local)", "destination", "approver"
+    )
+    for leave in found:
+        table.add_row(*_row(leave))
+    _console().print(table)
