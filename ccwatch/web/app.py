@@ -282,6 +282,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             request, "subject.html.j2", {"s": request.session, "subject_id": subject_id}
         )
 
+    @app.get("/leaves", response_class=HTMLResponse, include_in_schema=False)
+    async def leaves_page(request: Request) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(request, "leaves.html.j2", {"s": request.session})
+
     @app.get("/periods", response_class=HTMLResponse, include_in_schema=False)
     async def periods_page(request: Request) -> Any:
         if "user" not in request.session:

@@ -16,6 +16,7 @@ from models.ids import derive_id
 from models.localtime import local
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
 from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
+from register.store import leave_dict, subject_dict
 
 SEVERITY = {"high": 0, "medium": 1, "low": 2}
 
@@ -131,7 +132,7 @@ def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
             .where(PointsEntryRow.subject_id == subject_id)
             .order_by(PointsEntryRow.occurred_at)
         )
-        ledger = [
+        ledger: list[dict[str, Any]] = [
             {
                 "entry_id": e.id,
                 "occurred_at": e.occurred_at.isoformat(),
@@ -154,35 +155,22 @@ def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
             .limit(100)
         )
         zone = session.scalar(select(Office.zone).where(Office.id == s.office_id))
-        leaves = session.scalars(select(LeavePermit).where(LeavePermit.subject_id == subject_id))
+        leaves = session.scalars(
+            select(LeavePermit)
+            .where(LeavePermit.subject_id == subject_id)
+            .order_by(LeavePermit.starts_at.desc())
+        )
         recs = session.scalars(
             select(RecommendationRow)
             .where(RecommendationRow.subject_id == subject_id)
             .order_by(RecommendationRow.month)
         )
-        return {
-            "subject_id": s.id,
-            "name": s.name,
-            "office_id": s.office_id,
+        return subject_dict(s) | {
             "zone": zone.value if zone else None,
-            "level": s.level.value,
-            "correction_type": s.correction_type.value,
-            "starts_on": s.starts_on.isoformat(),
-            "ends_on": s.ends_on.isoformat(),
             "balance": sum(e["delta"] for e in ledger),
             "ledger": ledger,
             "alerts": [alert_dict(a, zone.value if zone else "") for a in history],
-            "leaves": [
-                {
-                    "id": p.id,
-                    "starts_at": p.starts_at.isoformat(),
-                    "ends_at": p.ends_at.isoformat(),
-                    "destination": p.destination,
-                    "status": p.status.value,
-                    "emergency": p.emergency,
-                }
-                for p in leaves
-            ],
+            "leaves": [leave_dict(p) for p in leaves],
             "recommendations": [
                 {
                     "id": r.id,

@@ -19,6 +19,7 @@ from ccwatch.broker import free_port
 from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
 from models.access import Role, User
+from models.localtime import LOCAL_TZ
 from tests.integration.harness import REPO, System
 from tests.integration.test_detection import fix
 
@@ -105,4 +106,62 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
         page.wait_for_selector("svg[data-ready=true] polygon.county", timeout=30_000)
         page.wait_for_selector("circle.subject", timeout=30_000)
         page.screenshot(path=ARTIFACTS / f"map-{stem}.png")
+        browser.close()
+
+
+def test_a_leave_asked_on_the_subject_page_and_decided_on_the_leave_page(
+    site: str, system: System
+) -> None:
+    from playwright.sync_api import Page, sync_playwright
+
+    with Session(system.engine) as session, session.begin():
+        session.merge(
+            User(
+                id="cy-browser",
+                name="菜园所干警",
+                role=Role.OFFICER,
+                office_id="caiyuan",
+                password_hash=hash_password(PASSWORD),
+            )
+        )
+    stem = system.settings.database_url.split(":", 1)[0].split("+")[0]
+    start = (datetime.now(UTC) + timedelta(days=2)).astimezone(LOCAL_TZ)
+
+    def log_in(page: Page, user: str) -> None:
+        page.goto(f"{site}/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site}/")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        officer = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+        log_in(officer, "cy-browser")
+        officer.goto(f"{site}/subjects/SS-0001")
+        officer.fill("input[name=starts_at]", f"{start:%Y-%m-%dT08:00}")
+        officer.fill("input[name=ends_at]", f"{start + timedelta(days=10):%Y-%m-%dT18:00}")
+        officer.fill("input[name=destination]", "上海 <b>Shanghai</b>")
+        officer.click("#leave-form button[type=submit]")
+        officer.wait_for_selector("#outcome.accepted")
+        row = officer.wait_for_selector("#leaves tr:has-text('requested')")
+        assert row is not None and "上海 <b>Shanghai</b>" in row.inner_text()  # text, not HTML
+        assert f"{start:%Y/%-m/%-d} 08:00:00" in row.inner_text()  # Beijing time as entered
+
+        officer.goto(f"{site}/leaves")
+        mine = officer.wait_for_selector("#pending tr:has-text('SS-0001')")
+        assert mine is not None and "县司法局" in mine.inner_text()
+        officer.click("#pending tr:has-text('SS-0001') button[data-decision=approve]")
+        refusal = officer.wait_for_selector("#outcome.rejected")
+        assert refusal is not None and "超过7日的请假须由县司法局审批" in refusal.inner_text()
+        officer.screenshot(path=ARTIFACTS / f"leave-refused-{stem}.png")
+
+        bureau = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+        log_in(bureau, "duty")
+        bureau.goto(f"{site}/leaves")
+        bureau.click("#pending tr:has-text('SS-0001') button[data-decision=approve]")
+        bureau.wait_for_selector("#outcome.accepted")
+        bureau.wait_for_selector("#pending tr:has-text('SS-0001')", state="detached")
+        officer.goto(f"{site}/subjects/SS-0001")
+        assert officer.wait_for_selector("#leaves tr:has-text('approved')") is not None
         browser.close()
