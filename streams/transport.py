@@ -6,7 +6,10 @@
   partition with no committed offset yet is not sought at all (aiokafka seeks only to an
   offset above 0), so the consumer stays past the dropped records and they are never
   processed. :meth:`Consumer.perform_seek` seeks such partitions to their beginning, which
-  is where ``consumer_auto_offset_reset="earliest"`` says an uncommitted group reads from.
+  is where ``consumer_auto_offset_reset="earliest"`` says an uncommitted group reads from,
+  and keeps their first offsets (``Consumer.log_starts``): until such a partition delivers,
+  the worker's watermark waits for it however slow the recovery (:func:`behind`), so a
+  restarted worker does not judge silence on records it has not read yet.
 - **No commit past a record that was not acknowledged**, and such a hole is read again.
   Faust commits past the committed offset's own record when only it is missing from the
   acknowledged ones, and a record it dropped without delivering stops the partition's
@@ -28,13 +31,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import faust
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka
 from faust.types import TP
 
+UNSEEN_GRACE_S = 10.0  # how long an input whose log start is unknown may hold others back
+
 
 class Consumer(aiokafka.Consumer):
+    log_starts: dict[TP, int]  # first offsets of the uncommitted partitions, at their seek
+
     async def perform_seek(self) -> None:
         """Seek every partition to its committed offset, and those without one (or at 0)
         to their beginning, so that records fetched and dropped before are read again."""
@@ -48,6 +55,13 @@ class Consumer(aiokafka.Consumer):
             return
         for tp in starts:
             self._read_offset[tp] = None
+        try:
+            self.log_starts = {
+                **getattr(self, "log_starts", {}),
+                **await self.earliest_offsets(*starts),
+            }
+        except KafkaError:  # unknown: the worker's grace applies
+            return
 
     def _new_offset(self, tp: TP) -> int | None:
         """Where to commit: past the acknowledged records that follow the committed offset
@@ -117,3 +131,27 @@ def install(app: faust.App, idempotent: bool) -> None:
     """Give ``app`` this transport; call it before anything uses the transport."""
     kind = IdempotentTransport if idempotent else Transport
     app.transport = kind(app.conf.broker_consumer, app)
+
+
+def behind(
+    delivered: int | None,
+    committed: int | None,
+    log_start: int | None,
+    high: int | None,
+    young_s: float,
+) -> bool:
+    """Whether an input partition still has records on the broker for this worker.
+
+    After a record was delivered: while the high watermark is past it. Before: while the
+    group's committed offset, or with none the log's first offset, is below the high
+    watermark, however long the worker takes to deliver them (a slow recovery after a
+    crash must not let event time run ahead of them). Only when neither is known (the
+    log start not read yet) does a grace of ``UNSEEN_GRACE_S`` bound the wait."""
+    if high is None:
+        return True
+    if delivered is not None:
+        return delivered + 1 < high
+    start = committed if committed is not None else log_start
+    if start is not None:
+        return start < high
+    return young_s < UNSEEN_GRACE_S

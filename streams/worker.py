@@ -26,9 +26,9 @@ from streams import metrics
 from streams.guard import blocking, persist
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, restore_state
 from streams.sink import DatabaseSink
+from streams.transport import behind
 
 log = logging.getLogger("streams")
-UNSEEN_GRACE_S = 10.0  # how long an input that delivered nothing yet may hold others back
 MAX_DETAIL_CHARS = 512  # a dead letter's detail header
 
 
@@ -130,10 +130,7 @@ class Worker:
 
     def lagging(self, partition: int) -> list[str]:
         """The inputs of a partition with records on the broker not yet processed, as far
-        as the last fetch tells. An input that has delivered nothing since the partition
-        was assigned lags while its committed offset is below its high watermark (Faust
-        may have fetched those records without delivering them yet); with no committed
-        offset at all, only for its first seconds (its records may have expired)."""
+        as the last fetch tells (:func:`streams.transport.behind`)."""
         out: list[str] = []
         if not self.consuming():
             return out
@@ -144,18 +141,15 @@ class Worker:
                 (n, f"{prefix}.{n}", TP(f"{prefix}.{n}", partition)) for n in INPUTS
             ]
         consumer = self.app.consumer
+        log_starts = getattr(consumer, "log_starts", {})
         for name, topic, tp in self.inputs[partition]:
             try:
                 high = consumer.highwater(tp)
             except (ConsumerNotStarted, AssertionError):
                 high = None
             done = self.offsets.get((topic, partition))
-            if done is None:
-                start = self.committed(topic, partition)
-                behind = high is None or (start if start is not None else 0) < high
-                if behind and (start is not None or young < UNSEEN_GRACE_S):
-                    out.append(name)
-            elif high is None or done + 1 < high:
+            start = self.committed(topic, partition)
+            if behind(done, start, log_starts.get(tp), high, young):
                 out.append(name)
         return out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from faust.types import TP
 
-from streams.transport import Consumer, hole, uncommitted
+from streams.transport import Consumer, behind, hole, uncommitted
 from tests.unit.test_kafka_settings import built
 
 TP0 = TP("ccwatch.control", 0)
@@ -64,3 +64,16 @@ def test_a_hole_is_found_only_when_nothing_before_it_is_processed() -> None:
 def test_uncommitted_partitions_are_read_from_their_start() -> None:
     a, b, c, log = TP("in", 0), TP("in", 1), TP("in", 2), TP("x-changelog", 0)
     assert uncommitted({a, b, c, log}, {a: 7, b: 0}, {"x-changelog"}) == [b, c]
+
+
+def test_an_uncommitted_input_lags_until_it_delivers_its_records_however_long() -> None:
+    # Records 0..143 on the broker, none committed or delivered yet: the input holds event
+    # time back, also after a slow recovery (the grace is only for a log start not known).
+    assert behind(delivered=None, committed=None, log_start=0, high=144, young_s=60.0)
+    assert not behind(delivered=143, committed=None, log_start=0, high=144, young_s=60.0)
+    assert not behind(delivered=None, committed=None, log_start=144, high=144, young_s=1.0)
+    assert behind(delivered=None, committed=None, log_start=None, high=144, young_s=1.0)
+    assert not behind(delivered=None, committed=None, log_start=None, high=144, young_s=60.0)
+    assert behind(delivered=None, committed=7, log_start=None, high=144, young_s=60.0)
+    assert not behind(delivered=None, committed=144, log_start=0, high=144, young_s=60.0)
+    assert behind(delivered=None, committed=None, log_start=0, high=None, young_s=60.0)
