@@ -24,6 +24,7 @@ PURE = [
     "models.values",
     "models.localtime",
     "models.rows",
+    "register.stats",
 ]
 SHELL = ("sqlalchemy", "alembic", "faust", "fastapi", "aiokafka", "kafka", "starlette", "psycopg")
 
