@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from ccwatch.broker import EmbeddedBroker
 from ccwatch.register_cli import leave_app, subject_app
 from ccwatch.settings import Settings
 from models.localtime import LOCAL_TZ
+from register.stats import Grouping
 from terminals.simulator import SimEvent
 
 app = typer.Typer(
@@ -248,6 +249,56 @@ def report(
         console,
     ):
         console.print(f"wrote {path}")
+
+
+@app.command()
+def stats(
+    month: Annotated[str, typer.Option(help="Local month, YYYY-MM.")] = "",
+    year: Annotated[str, typer.Option(help="Local year, YYYY.")] = "",
+    on: Annotated[
+        str,
+        typer.Option(
+            help="Count up to this local day (default: the period's last; no period: today)."
+        ),
+    ] = "",
+    by: Annotated[
+        Grouping, typer.Option(help="Rows by correction type, office or zone.")
+    ] = "office",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register statistics: on register at the start, received, released by end reason, and
+    on register at the end, for a month or a year (docs/register.md)."""
+    import json
+
+    from models.db import make_engine
+    from register.stats import COLUMNS, GROUPING_HEADINGS, load, period
+
+    try:
+        span, day = period(
+            month or None,
+            year or None,
+            date.fromisoformat(on) if on else None,
+            today=datetime.now(LOCAL_TZ).date(),
+        )
+    except ValueError as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2) from None
+    result = load(make_engine(Settings().database_url), span, day)
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    zh, en = GROUPING_HEADINGS[by]
+    table = Table(
+        Column(f"{zh}\n{en}", no_wrap=True),
+        *(Column(f"{zh}\n{en}", justify="right") for _, zh, en in COLUMNS),
+    )
+    table.title = f"在册统计 Register statistics {span.key} ({span.first} ~ {day})"
+    *rows, (total, cells) = result.rows(by)
+    for label, figures in rows:
+        table.add_row(label, *map(str, figures))
+    table.add_row(total, *map(str, cells), style="bold")
+    console.print(table)
+    console.print(result.summary())
 
 
 @app.command()

@@ -51,6 +51,10 @@ def month_span(month: str) -> Span:
     return Span(month, first, nxt - timedelta(days=1))
 
 
+def year_span(year: str) -> Span:
+    return Span(year, date(int(year), 1, 1), date(int(year), 12, 31))
+
+
 def add_months(month: str, n: int) -> str:
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + n
     return f"{index // 12:04d}-{index % 12 + 1:02d}"

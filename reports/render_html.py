@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from register.stats import COLUMNS
 from reports.charts import distribution_svg, trend_svg
 from reports.report import EntryLine, GroupSummary, MonthlyReport, RecLine, generated_note
 from scoring.ledger import LEVEL_ZH, SANCTION_ZH
@@ -171,6 +172,7 @@ def render_html(report: MonthlyReport) -> str:
             office_label=lambda office_id: office_label(report, office_id),
             zone_label=lambda zone: zone_label(report, zone),
             kinds_note=KINDS_NOTE,
+            register_columns=COLUMNS,
             footer=generated_note(report),
         )
     )

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from register.stats import COLUMNS
 from reports.charts import SIZE, distribution_png, trend_png
 from reports.render_html import (
     KINDS_NOTE,
@@ -165,6 +166,23 @@ def _summary(report: MonthlyReport, zone: bool) -> list[Flowable]:
     return [_heading("司法所汇总", "Offices"), table]
 
 
+def _register(report: MonthlyReport) -> list[Flowable]:
+    """The month's register figures in the report's scope, a table per breakdown."""
+    if report.register is None:
+        return []
+    flowables: list[Flowable] = [
+        _heading("在册情况", "Register"),
+        _p(report.register.summary(), "body"),
+    ]
+    for first, rows in report.register.tables():
+        head = [_two(*first), *(_two(zh, en) for _, zh, en in COLUMNS)]
+        body = [[_p(label), *map(str, cells)] for label, cells in rows]
+        flowables.append(
+            _table([head, *body], [36, *[18] * len(COLUMNS)], range(1, len(COLUMNS) + 1))
+        )
+    return flowables
+
+
 def _chart(zh: str, en: str, png: bytes) -> Flowable:
     width = 0.9 * WIDTH
     image = Image(io.BytesIO(png), width=width, height=width * SIZE[1] / SIZE[0])
@@ -253,6 +271,7 @@ def _story(report: MonthlyReport) -> list[Flowable]:
     return [
         _heading(TITLE_ZH, TITLE_EN, "title"),
         _p(meta, "body"),
+        *_register(report),
         *_summary(report, zone=False),
         *_summary(report, zone=True),
         _chart("得分分布", "Score distribution", distribution_png(report)),

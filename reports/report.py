@@ -24,6 +24,9 @@ from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, and_, func, s
 from models.localtime import LOCAL_TZ, add_months, month_span
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Level, Office, Subject
+from register.stats import RegisterStats
+from register.stats import load as register_stats
+from scoring.ledger import ZONE_ZH
 
 Progress = Callable[[int], None]  # called with how many more subjects are done
 TREND_MONTHS = 6
@@ -95,6 +98,7 @@ class MonthlyReport:
     zones: tuple[GroupSummary, ...]
     trend: tuple[tuple[str, float], ...]  # (month, average score) up to this month
     office_names: dict[str, str] = field(default_factory=dict)
+    register: RegisterStats | None = None  # received, released, on register, in scope
 
     def distribution(self) -> list[tuple[str, int]]:
         """How many subjects scored in each band this month."""
@@ -249,9 +253,10 @@ def build_report(
         scope,
         tuple(subjects),
         _groups(subjects, lambda s: s.office_id, names),
-        _groups(subjects, lambda s: s.zone, {"east": "东部", "central": "中部", "west": "西部"}),
+        _groups(subjects, lambda s: s.zone, ZONE_ZH),
         tuple((m, round(int(total) / n, 2)) for m, total, n in trend if n),
         names,
+        register_stats(engine, month_span(month), office=office, zone=zone),
     )
 
 

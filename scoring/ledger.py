@@ -50,7 +50,17 @@ from scoring.rules import (
     ShortfallTrigger,
 )
 
+# The Chinese labels of the register's and the ledger's values, one table for the ledger's
+# reasons, the reports, the CLI and the web app (each shown beside its English key).
 LEVEL_ZH = {"strict": "严管", "normal": "普管", "lenient": "宽管"}
+CORRECTION_TYPE_ZH = {
+    "probation": "缓刑",
+    "parole": "假释",
+    "control": "管制",
+    "medical_parole": "暂予监外执行",
+}
+END_REASON_ZH = {"term_end": "期满", "revoked": "撤销收监", "death": "死亡", "other": "其他"}
+ZONE_ZH = {"east": "东部", "central": "中部", "west": "西部"}
 SANCTION_ZH = {
     "commendation": "表扬",
     "admonition": "训诫",

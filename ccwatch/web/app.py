@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +30,7 @@ from ccwatch.web.feed import AlertFeed
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
+from register.stats import period
 
 HERE = Path(__file__).parent
 User = Annotated[Principal, Depends(principal)]
@@ -247,6 +248,32 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.get("/api/periods", tags=["security periods"])
     async def get_periods(who: User) -> dict[str, Any]:
         return await asyncio.to_thread(queries.periods, engine, who)
+
+    # register -------------------------------------------------------------------------
+    @app.get("/api/stats", tags=["register"])
+    async def get_stats(
+        who: User,
+        month: Annotated[str | None, Query(description="Local month, YYYY-MM.")] = None,
+        year: Annotated[str | None, Query(description="Local year, YYYY.")] = None,
+        on: Annotated[date | None, Query(description="Count up to this local day.")] = None,
+    ) -> dict[str, Any]:
+        """Register statistics of the caller's scope for a month or a year (default: this
+        month up to today): on register at the start, received, released by end reason, on
+        register at the end; in total and by correction type, office and zone."""
+        try:
+            span, day = period(month, year, on, today=queries.today())
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        await asyncio.to_thread(
+            queries.audit, engine, who, "stats.read", span.key, on=day.isoformat()
+        )
+        return await asyncio.to_thread(queries.register_stats, engine, who, span, day)
+
+    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+    async def stats_page(request: Request) -> Any:
+        if "user" not in request.session:
+            return RedirectResponse("/login")
+        return pages.TemplateResponse(request, "stats.html.j2", {"s": request.session})
 
     @app.post("/api/users", tags=["admin"], status_code=201)
     async def add_user(body: NewUser, who: User) -> dict[str, str]:

@@ -13,9 +13,10 @@ from alerts.policy import load_policy
 from ccwatch.web.auth import Principal, hash_password
 from models.access import AuditEntry, Role, User
 from models.ids import derive_id
-from models.localtime import local
+from models.localtime import Span, local
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
 from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
+from register import stats
 from register.store import leave_dict, subject_dict
 
 SEVERITY = {"high": 0, "medium": 1, "low": 2}
@@ -222,6 +223,11 @@ def periods(engine: Engine, who: Principal) -> dict[str, Any]:
         ],
         "offices": offices,
     }
+
+
+def register_stats(engine: Engine, who: Principal, span: Span, on: date) -> dict[str, Any]:
+    """Register statistics (docs/register.md) of the caller's scope: an officer's office."""
+    return stats.load(engine, span, on, office=who.office_scope).as_dict()
 
 
 def audit_entries(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:

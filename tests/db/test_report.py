@@ -13,6 +13,7 @@ from ccwatch.reference import shengsi
 from ccwatch.seed import seed
 from models.db import make_engine, migrate
 from models.events import PointsEntry, Recommendation
+from register.stats import Figures
 from reports.files import write_report
 from reports.report import build_report, csv_text
 from streams.sink import DatabaseSink
@@ -141,6 +142,18 @@ def test_scopes_summaries_and_trend(engine: Engine) -> None:
     ]
     assert full.trend == (("2026-10", 60.0), ("2026-11", 31.0))
     assert dict(full.distribution())["60-69"] == 1
+
+
+def test_the_register_in_the_report_scope(engine: Engine) -> None:
+    """SS-0003's term ended on 1 October: released by term end on the 2nd."""
+    october = build_report(engine, "2026-10").register
+    assert october is not None
+    assert october.total == Figures(opening=3, released_term_end=1, on_register=2)
+    office = build_report(engine, "2026-11", office="gouqi").register
+    assert office is not None and office.total == Figures(opening=1, on_register=1)
+    assert list(office.groups["office"]) == ["gouqi"]
+    zone = build_report(engine, "2026-10", zone="central").register
+    assert zone is not None and zone.total == Figures(opening=2, released_term_end=1, on_register=1)
 
 
 def test_write_report_files(engine: Engine, tmp_path: Path, database_url: str) -> None:

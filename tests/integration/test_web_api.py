@@ -8,13 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
@@ -32,6 +32,7 @@ from models.events import (
     decode_control,
     encode,
 )
+from models.reference import Subject
 from streams.sink import DatabaseSink
 from streams.topics import ensure_topics
 
@@ -288,3 +289,28 @@ def test_the_register_through_the_api_reaches_every_worker_partition(
         assert {p for p, c in told if c == change} == set(range(settings.partitions)), change
     approvals = [c for p, c in changes if isinstance(c, RegisterChanged) and p == 0]
     assert [c.change for c in approvals].count("leave.approve") == 1  # not the refusal
+
+
+def test_register_statistics_are_scoped_and_audited(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    engine = make_engine(settings.database_url)
+    day = date(2026, 11, 30)
+
+    def direct(*where: ColumnElement[bool]) -> int:
+        with Session(engine) as session:
+            query = select(func.count()).select_from(Subject)
+            return session.scalar(query.where(Subject.on_register(day), *where)) or 0
+
+    login(client, "cy")
+    mine = client.get("/api/stats", params={"month": "2026-11"}).json()
+    assert [g["key"] for g in mine["by"]["office"]] == ["caiyuan"]  # nothing of gouqi
+    assert mine["on"] == "2026-11-30"
+    assert mine["total"]["on_register"] == direct(Subject.office_id == "caiyuan")
+    assert client.get("/api/stats", params={"month": "2026-13"}).status_code == 422
+    login(client, "cc")
+    county = client.get("/api/stats", params={"year": "2026", "on": "2026-11-30"}).json()
+    assert county["total"]["on_register"] == direct() and len(county["by"]["office"]) == 7
+    assert client.get("/stats").status_code == 200  # the page; data via the API
+    with Session(engine) as session:
+        actions = {(e.user_id, e.action, e.target) for e in session.scalars(select(AuditEntry))}
+    assert {("cy", "stats.read", "2026-11"), ("cc", "stats.read", "2026")} <= actions

@@ -26,6 +26,7 @@ PURE = [
     "models.rows",
     "register.core",
     "register.rules",
+    "register.stats",
 ]
 SHELL = ("sqlalchemy", "alembic", "faust", "fastapi", "aiokafka", "kafka", "starlette", "psycopg")
 

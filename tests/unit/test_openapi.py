@@ -28,6 +28,7 @@ def test_every_endpoint_is_described() -> None:
         "/api/subjects/{subject_id}/track",
         "/api/geo",
         "/api/periods",
+        "/api/stats",
         "/api/users",
         "/api/audit",
     ):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import re
 import zlib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from models.localtime import month_span
+from register.stats import Term, count
 from reports.charts import distribution_png, distribution_svg, trend_png, trend_svg
 from reports.render_html import render_html
 from reports.render_pdf import render_pdf
@@ -79,6 +82,24 @@ def sample_report() -> MonthlyReport:
         (zone_east, zone_west),
         (("2026-09", 2.5), ("2026-10", -1.0), ("2026-11", -5.33)),
         {"caiyuan": "菜园司法所", "gouqi": "枸杞司法所"},
+        count(
+            [
+                Term("SS-0001", "caiyuan", "east", "probation", date(2026, 1, 5), date(2027, 1, 4)),
+                Term("SS-0002", "caiyuan", "east", "parole", date(2026, 11, 30), date(2027, 5, 1)),
+                Term("SS-0003", "gouqi", "west", "probation", date(2025, 3, 1), date(2026, 11, 9)),
+                Term(
+                    "SS-9",
+                    "gouqi",
+                    "west",
+                    "control",
+                    date(2025, 3, 1),
+                    date(2026, 11, 4),
+                    "revoked",
+                ),
+            ],
+            month_span("2026-11"),
+            office_names={"caiyuan": "菜园司法所", "gouqi": "枸杞司法所"},
+        ),
     )
 
 
@@ -100,6 +121,17 @@ def test_html_shows_title_subjects_signed_deltas_and_charts() -> None:
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )
     assert "ccwatch monthly points report 2026-11 (all)" in html
+
+
+def test_html_shows_the_register_of_the_month() -> None:
+    html = render_html(REPORT)
+    section = html[html.index("在册情况") : html.index("司法所汇总")]
+    assert "2026-11-30 在册 2 人 = 期初 3 + 接收 1 - 解矫 2" in section
+    assert section.count('<table class="register">') == 3  # by type, office and zone
+    assert "<td>枸杞司法所 gouqi</td>" + "".join(
+        f'<td class="num">{n}</td>' for n in (2, 0, 1, 1, 0, 0, 2, 0)
+    ) in section.replace("\n", "")
+    assert '<tr class="total"><td>合计 Total</td><td class="num">3</td>' in section
 
 
 def test_html_is_the_same_every_time() -> None:
@@ -141,3 +173,5 @@ def test_pdf_is_deterministic_and_shows_every_subject(tmp_path: Path) -> None:
     for s in REPORT.subjects:
         assert f"({s.subject_id} ".encode() in text  # the heading: id, then the name
     assert b"(checkin.missed@1)" in text and b"(-12)" in text
+    assert b"(Register)" in text
+    assert text.count(b"(Revoked)") == 3  # the register by type, office and zone
