@@ -50,7 +50,8 @@ class Detection(msgspec.Struct, frozen=True, omit_defaults=True):
     book: AlertBook = AlertBook()
     track: Track = Track()  # high-churn: stored only at checkpoints (alerts.track)
     at: datetime | None = None  # event time the subject has been judged up to
-    watching_since: datetime | None = None  # first record: nothing is judged before it
+    # Event time of the subject's first record (stored under its former name).
+    first_record: datetime | None = msgspec.field(default=None, name="watching_since")
     states: dict[str, Any] = {}  # detector name -> its state (default states left out)
 
 
@@ -63,6 +64,7 @@ class Env:
     policy: Policy
     periods: tuple[SecurityPeriod, ...]
     now: datetime  # processing time
+    watch_started: datetime | None = None  # when ccwatch began watching (the registry's)
 
 
 BY_NAME: dict[str, Detector] = {d.name: d for d in DETECTORS}
@@ -111,9 +113,17 @@ def context(
         env.now,
         det.track if track is None else track,
         plausible,
-        det.watching_since,
+        watching_since(det, env),
         late,
     )
+
+
+def watching_since(det: Detection, env: Env) -> datetime | None:
+    """Since when ccwatch has watched the subject: from its first record, and not before
+    ccwatch began watching at all (the ledger's bound too). None: not yet."""
+    if det.first_record is None or env.watch_started is None:
+        return det.first_record
+    return max(det.first_record, env.watch_started)
 
 
 def observe(
@@ -129,10 +139,10 @@ def observe(
         track, plausible = follow(track, item, limits.max_speed_kmh)
     elif isinstance(item, DeviceEvent):
         track = heard(track, item)
-    watching = det.watching_since
-    if watching is None and isinstance(item, LocationFix | DeviceEvent | CheckIn):
-        watching = t
-    det = msgspec.structs.replace(det, track=track, watching_since=watching)
+    first = det.first_record
+    if first is None and isinstance(item, LocationFix | DeviceEvent | CheckIn):
+        first = t
+    det = msgspec.structs.replace(det, track=track, first_record=first)
     ctx = context(env, det, t, track, plausible, late)
     det, more = _step_all(env, det, ctx, item, DETECTORS)
     at = t if det.at is None else max(det.at, t)

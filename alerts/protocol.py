@@ -68,7 +68,9 @@ class Context:
     now: datetime  # processing time: when decisions are recorded and SLAs start
     track: Track  # the subject's movement, after this input
     plausible: bool = True  # this input, if a fix, is not an impossible jump
-    watching_since: datetime | None = None  # nothing before it is judged
+    # Since when ccwatch has watched the subject: the later of its first record and the
+    # start of the watch (alerts.engine.watching_since); nothing before it is judged.
+    watching_since: datetime | None = None
     # The input came later than its type's lateness bound (alerts.policy.is_late): it is
     # history. raise_alert and clear do nothing on it; a detector that would start a
     # pending condition on it (a dwell, a confirmation) ignores it.

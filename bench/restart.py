@@ -54,7 +54,7 @@ def old_rule(outcome: Outcome, before: SubjectState) -> bool:
     new, old = outcome.state.detection, before.detection
     if outcome.state.ledger != before.ledger or new.book != old.book:
         return True
-    if new.states != old.states or new.watching_since != old.watching_since:
+    if new.states != old.states or new.first_record != old.first_record:
         return True
     seen, was = new.track.seen_at, old.track.seen_at
     if seen is None or was is None:

@@ -31,6 +31,9 @@ class Span(NamedTuple):
     def holds(self, when: datetime) -> bool:
         return self.first <= local(when).date() <= self.last
 
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
 
 def local(when: datetime) -> datetime:
     return when.astimezone(LOCAL_TZ)
@@ -42,6 +45,12 @@ def local_day(when: datetime) -> str:
 
 def local_month(when: datetime) -> str:
     return local(when).strftime("%Y-%m")
+
+
+def first_whole_day(when: datetime) -> date:
+    """The first local day that begins at or after ``when``: the first day watched whole."""
+    at = local(when)
+    return at.date() if at.time() == time() else at.date() + timedelta(days=1)
 
 
 def month_span(month: str) -> Span:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -103,6 +103,20 @@ class ClosedMonth(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     closed_at: Mapped[datetime] = mapped_column(doc="When the close was requested.")
     requested_by: Mapped[str] = mapped_column(String(64))
+
+
+class WatchStart(Base):
+    """When ccwatch began watching this database: one row, written by the first worker to
+    start on it (models.closes.record_watch_start). No month or part of a month before it
+    is judged (scoring.ledger)."""
+
+    __tablename__ = "watch_started"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    started_at: Mapped[datetime] = mapped_column(
+        doc="That start's processing time, or the earliest event ccwatch had decided on."
+    )
 
 
 class RecommendationRow(Base):

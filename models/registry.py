@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models.records import ClosedMonth
+from models.records import ClosedMonth, WatchStart
 from models.reference import (
     DeviceKeyRow,
     Geofence,
@@ -34,8 +34,8 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves, zones, security periods, the closed months
-    and the device keys in one session."""
+    """Read subjects, terminals, approved leaves, zones, security periods, the closed months,
+    the device keys and when ccwatch began watching, in one session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
@@ -64,6 +64,7 @@ def load_registry(engine: Engine) -> Registry:
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
         closed = {c.month: c.closed_at for c in session.scalars(select(ClosedMonth))}
+        watch_started = session.scalar(select(WatchStart.started_at))
         keys = {
             k.key_id: DeviceKey(
                 k.key_id,
@@ -90,6 +91,7 @@ def load_registry(engine: Engine) -> Registry:
         periods=periods,
         closed_months=closed,
         keys=keys,
+        watch_started=watch_started,
     )
 
 

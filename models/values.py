@@ -105,3 +105,6 @@ class Registry:
     periods: tuple[SecurityPeriod, ...] = ()
     closed_months: dict[str, datetime] = field(default_factory=dict)  # month -> close asked
     keys: dict[str, DeviceKey] = field(default_factory=dict)  # by key id
+    # When ccwatch began watching this database (its first worker's start; None: not
+    # recorded, e.g. a replay's database). No time before it is judged.
+    watch_started: datetime | None = None

@@ -13,9 +13,11 @@ belongs to (``corrects_month``), never dropped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from fractions import Fraction
 
 import msgspec
 
@@ -32,6 +34,7 @@ from models.ids import derive_id
 from models.localtime import (
     Span,
     add_months,
+    first_whole_day,
     local,
     local_month,
     month_span,
@@ -108,11 +111,39 @@ class Ledger:
     """Applies one rule set; stateless itself, every method returns the new state.
 
     ``closed_months``: every month whose close was requested, and when (the database's
-    ``closed_months``, through the registry)."""
+    ``closed_months``, through the registry). ``watch_started``: when ccwatch began
+    watching (None: unknown, all time counts); the close judges no day before it."""
 
-    def __init__(self, ruleset: RuleSet, closed_months: Mapping[str, datetime] | None = None):
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        closed_months: Mapping[str, datetime] | None = None,
+        watch_started: datetime | None = None,
+    ):
         self.ruleset = ruleset
         self.closed_months: Mapping[str, datetime] = closed_months or {}
+        self.watch_started = watch_started
+
+    def first_judged(self, subject: SubjectRef) -> date:
+        """The subject's first day the close judges: intake, or the first day ccwatch
+        watched whole if that is later. The last is ``subject.ends_on``."""
+        if self.watch_started is None:
+            return subject.starts_on
+        return max(subject.starts_on, first_whole_day(self.watch_started))
+
+    def share(self, subject: SubjectRef, month: str) -> tuple[Fraction, str, str]:
+        """How much of ``month`` the close judges: 1, all of it; a part, the judged days'
+        share if the rule set prorates, else 0 (exempt); and, for a part, why (to append to
+        the reasons)."""
+        whole = month_span(month)
+        first, last = max(whole.first, self.first_judged(subject)), min(whole.last, subject.ends_on)
+        days = max((last - first).days + 1, 0)
+        if days == whole.days():
+            return Fraction(1), "", ""
+        if self.ruleset.partial_months == "exempt" or days == 0:
+            return Fraction(0), "", ""
+        n = f"{days}/{whole.days()}"
+        return Fraction(days, whole.days()), f",按本月 {n} 天折算", f", prorated, {n} days"
 
     def closed(self, state: LedgerState, month: str, received_at: datetime | None) -> bool:
         """Whether an event of ``month`` finds it closed: the subject's own closes say so
@@ -324,6 +355,7 @@ class Ledger:
             return LedgerOutcome(state)
         level = state.level or subject.level
         tally = state.months.get(month, MonthTally())
+        part, part_zh, part_en = self.share(subject, month)
         entries: list[PointsEntry] = []
 
         def add(rule: Rule, delta: int, slot: str, zh: str, en: str) -> None:
@@ -355,8 +387,10 @@ class Ledger:
                     f"monthly cap of {rule.cap_per_month} (earned {earned})",
                 )
             elif isinstance(trigger, MonthCloseTrigger):
-                add(rule, rule.points, f"base:{month}", "", "")
-            elif isinstance(trigger, MissedCheckInTrigger):
+                base = math.ceil(rule.points * part)  # a part rounds toward the higher score
+                if base:
+                    add(rule, base, f"base:{month}", part_zh.lstrip(","), part_en.lstrip(", "))
+            elif isinstance(trigger, MissedCheckInTrigger) and part:
                 for span in self._missed_periods(state, subject, level, month):
                     add(
                         rule,
@@ -365,16 +399,18 @@ class Ledger:
                         f"{span.key}({span.first}~{span.last})未报到",
                         f"no check-in in {span.key} ({span.first} to {span.last})",
                     )
-            elif isinstance(trigger, ShortfallTrigger):
+            elif isinstance(trigger, ShortfallTrigger) and part:
                 need = self.ruleset.levels[level].min_hours.get(trigger.activity, 0.0)  # type: ignore[index]
+                if part < 1:  # a part: whole hours, rounded down
+                    need = math.floor(Fraction(need) * part)
                 have = tally.hours.get(trigger.activity, 0.0)
                 if have < need:
                     add(
                         rule,
                         rule.points,
                         f"short:{trigger.activity}:{month}",
-                        f"{have:g} 小时,{LEVEL_ZH[level]}要求 {need:g} 小时",
-                        f"{have:g} h, {level} level requires {need:g} h",
+                        f"{have:g} 小时,{LEVEL_ZH[level]}要求 {need:g} 小时{part_zh}",
+                        f"{have:g} h, {level} level requires {need:g} h{part_en}",
                     )
         recs = [
             self._sanction(subject, self.ruleset.rule(e.rule_id), e, now)
@@ -418,9 +454,10 @@ class Ledger:
     ) -> list[Span]:
         period = self.ruleset.levels[level].checkin_period  # type: ignore[index]
         missed = []
+        first = self.first_judged(subject)
         for span in periods_ending_in(month, period):
-            if span.first < subject.starts_on or span.last > subject.ends_on:
-                continue  # only whole periods under supervision are required
+            if span.first < first or span.last > subject.ends_on:
+                continue  # only whole periods under supervision and watched are required
             if not any(span.holds(when) for when, _ in state.reports):
                 missed.append(span)
         return missed

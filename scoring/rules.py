@@ -112,6 +112,9 @@ class RuleSet(Strict, frozen=True):
     id: Identifier
     version: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     description: str
+    # A month judged only in part (intake, release, the start of the watch): "exempt", no
+    # base and no requirements; "prorate", both scaled by the share of its days judged.
+    partial_months: Literal["exempt", "prorate"]
     ladder: Ladder
     levels: dict[Level, LevelRules]
     classification: Classification

@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from alerts.clock import Clock, SystemClock
 from alerts.policy import INPUTS
 from ccwatch.settings import Settings
+from models.closes import record_watch_start
 from models.registry import load_registry, load_snapshot, save_snapshot
 from models.values import Registry
 from scoring.rules import load_ruleset
@@ -57,7 +59,7 @@ def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = F
     engine = settings.engine()
     clock = clock or SystemClock()
     pipeline = Pipeline(
-        first_registry(engine, settings.registry_snapshot),
+        first_registry(engine, settings.registry_snapshot, clock.now()),
         load_ruleset(settings.ruleset),
         clock,
         settings.max_clock_skew_s,
@@ -120,13 +122,17 @@ def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = F
     return w
 
 
-def first_registry(engine: Engine, snapshot: Path) -> Registry:
+def first_registry(engine: Engine, snapshot: Path, started_at: datetime | None = None) -> Registry:
     """The reference data to start with: from the database; while it is down, the copy the
-    worker kept; with neither, wait for the database (each try logged)."""
+    worker kept; with neither, wait for the database (each try logged). The first worker
+    to start on a database records that ccwatch watches it from ``started_at``."""
     delay = 1.0
     while True:
         try:
+            first = started_at is not None and record_watch_start(engine, started_at)
             registry = load_registry(engine)
+            if first:
+                log.info("first start on this database: watching from %s", registry.watch_started)
         except SQLAlchemyError as exc:
             kept = load_snapshot(snapshot)
             if kept is not None:

@@ -18,9 +18,13 @@ def partition_of(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def due_close(now: datetime, grace: timedelta) -> str:
-    """The latest local month whose close is due at ``now``: ended at least ``grace`` ago."""
-    return add_months(local_month(now - grace), -1)
+def due_close(now: datetime, grace: timedelta, watch_started: datetime | None) -> str | None:
+    """The latest local month whose close is due at ``now``: ended at least ``grace`` ago,
+    and not before ccwatch began watching (None: no month is due)."""
+    month = add_months(local_month(now - grace), -1)
+    if watch_started is not None and month_span(month).end() <= watch_started:
+        return None
+    return month
 
 
 def close_record(month: str, requested_by: str) -> MonthClose:

@@ -116,7 +116,7 @@ class Outcome:
         if new.ledger != old.ledger:
             return True
         a, b = new.detection, old.detection
-        if a.book != b.book or a.states != b.states or a.watching_since != b.watching_since:
+        if a.book != b.book or a.states != b.states or a.first_record != b.first_record:
             return True
         track, was = a.track, b.track
         return (
@@ -155,6 +155,7 @@ class Pipeline:
         """Switch to fresh reference data (security periods, leaves, zones take effect)."""
         self.registry = registry
         self.ledger.closed_months = registry.closed_months
+        self.ledger.watch_started = registry.watch_started
         self.county = Area(registry.county) if registry.county else None
         self.exits = tuple(Area(z.geometry, z.buffer_m) for z in registry.exits)
         self._views: dict[tuple[str, str], View] = {}
@@ -194,7 +195,14 @@ class Pipeline:
     def env(self, subject_id: str, state: SubjectState) -> Env:
         subject = self.subject(subject_id)
         view = self.view(subject, state.ledger.level or subject.level)
-        return Env(subject, view, self.policy, self.registry.periods, self.clock.now())
+        return Env(
+            subject,
+            view,
+            self.policy,
+            self.registry.periods,
+            self.clock.now(),
+            self.registry.watch_started,
+        )
 
     def steps(self) -> dict[str, tuple[Callable[..., Any], Step]]:
         """Per input topic (short name): how its records are validated, then applied."""

@@ -82,11 +82,13 @@ def register(w: Worker) -> None:
     closed: dict[str, str] = {}
 
     async def month_close() -> None:
-        """After a local month ends (plus the grace period), ask every partition to close it.
-        Every worker may ask; a close is idempotent, so the first one counts."""
+        """After a local month ends (plus the grace period), ask every partition to close it,
+        unless it ended before ccwatch began watching. Every worker may ask; a close is
+        idempotent, so the first one counts."""
         now = w.clock.now()
-        month = due_close(now, timedelta(seconds=settings.close_grace_s))
-        if closed.get("month") == month:
+        grace = timedelta(seconds=settings.close_grace_s)
+        month = due_close(now, grace, w.pipeline.registry.watch_started)
+        if month is None or closed.get("month") == month:
             return
         # Recorded first (the first request counts): later events of the month are then
         # booked in the first open one. A database error is retried at the next run.

@@ -29,6 +29,9 @@ from models.signing import KINDS, S, sign, signing_keys
 from models.values import DeviceKey, LeaveWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
+# When the tests' systems began watching: long before any event they send (a first start
+# at the wall clock's time would judge none of the tests' months).
+WATCHED_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 INSIDE = (30.712, 122.451)  # Caiyuan
 OUTSIDE = (30.850, 121.850)  # Luchao port, Shanghai
 

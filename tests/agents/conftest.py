@@ -15,10 +15,11 @@ import pytest
 from alerts.clock import ManualClock
 from ccwatch.seed import seed
 from ccwatch.settings import Settings
+from models.closes import record_watch_start
 from models.db import make_engine, migrate
 from streams.app import build_worker
 from streams.worker import Worker
-from tests.factories import T0
+from tests.factories import T0, WATCHED_SINCE
 
 
 def on_time(record: Any, late: timedelta = timedelta(0)) -> float:
@@ -40,6 +41,7 @@ async def worker(tmp_path: Path) -> AsyncIterator[tuple[Worker, Sent]]:
     url = f"sqlite:///{tmp_path / 'ccwatch.db'}"
     migrate(url)
     seed(make_engine(url))
+    record_watch_start(make_engine(url), WATCHED_SINCE)
     settings = Settings(
         kafka_bootstrap="127.0.0.1:9",  # never dialled: test_context has no broker
         database_url=url,

@@ -232,6 +232,30 @@ def test_rule_version_loses_its_default_and_keeps_its_values(database_url: str) 
     engine.dispose()
 
 
+def test_the_watch_start_migrates_and_an_upgrade_dates_it_from_what_ccwatch_decided(
+    database_url: str,
+) -> None:
+    """0010 applies and reverts. The first start on a database ccwatch already decided on
+    (it watched before 0010) dates the watch from the earliest of those decisions, not
+    from the start after the upgrade."""
+    from models.closes import record_watch_start
+
+    migrate(database_url, "0009_supervision_terms")
+    engine = make_engine(database_url)
+    seed(engine)
+    DatabaseSink(engine).write_alerts([_alert("a-1", at=T0 - timedelta(days=300))])
+    DatabaseSink(engine).write_points([_entry("e-1")])
+    migrate(database_url)
+    assert load_registry(engine).watch_started is None  # no worker started since
+    assert record_watch_start(engine, T0)
+    assert not record_watch_start(engine, T0 + timedelta(days=1))  # the first start counts
+    assert load_registry(engine).watch_started == T0 - timedelta(days=300)
+    command.downgrade(alembic_config(database_url), "0009_supervision_terms")
+    migrate(database_url)
+    assert load_registry(engine).watch_started is None
+    engine.dispose()
+
+
 def test_closed_months_are_recorded_once_and_read_into_the_registry(engine: Engine) -> None:
     from models.closes import record_close
 

@@ -18,8 +18,10 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ccwatch.seed import seed
 from ccwatch.settings import Settings
+from models.closes import record_watch_start
 from models.db import make_engine, migrate
 from streams.topics import ensure_topics
+from tests.factories import WATCHED_SINCE
 
 REPO = Path(__file__).parents[2]
 
@@ -48,6 +50,7 @@ class System:
         migrate(database_url)
         self.engine = make_engine(database_url)
         seed(self.engine)
+        record_watch_start(self.engine, WATCHED_SINCE)
         s = self.settings
         ensure_topics(bootstrap, s.topics.all(), s.partitions)
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")

@@ -30,6 +30,7 @@ def test_the_two_sets_differ_in_the_ladder_only() -> None:
 HEAD = """id = "test"
 version = "1"
 description = "t"
+partial_months = "prorate"
 [ladder]
 admonitions_for_warning = 2
 warnings_for_revocation = 2
@@ -85,6 +86,9 @@ def test_a_minimal_custom_file_loads(tmp_path: Path) -> None:
         (HEAD.replace('[levels.lenient]\ncheckin_period = "quarter"\n', "") + RULE,
          "levels: missing ['lenient']"),
         (HEAD.replace('version = "1"\n', "") + RULE, "missing required field `version`"),
+        (HEAD.replace('partial_months = "prorate"\n', "") + RULE,
+         "missing required field `partial_months`"),
+        (HEAD.replace('"prorate"', '"halve"') + RULE, "at `$.partial_months`"),
         (HEAD + "[[rules]\n", "not valid TOML"),
     ],
 )  # fmt: skip
