@@ -40,7 +40,8 @@ def register(w: Worker) -> None:
                 await guarded("refresh-registry", w.reload_registry)()
                 continue
             if isinstance(record, Tick):
-                found, ready = w.flow(partition).tick(record.at, w.lagging(partition))
+                lagging = w.lagging(partition, await w.highwaters(partition))
+                found, ready = w.flow(partition).tick(record.at, lagging)
                 await release(w, partition, ready)  # held records up to it come first
                 if found is None:
                     continue

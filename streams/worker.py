@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP, EventT, TopicT
 
@@ -128,30 +130,51 @@ class Worker:
             self.started = True
         return True
 
-    def lagging(self, partition: int) -> list[str]:
-        """The inputs of a partition with records on the broker not yet processed, as far
-        as the last fetch tells (:func:`streams.transport.behind`)."""
+    def lagging(self, partition: int, highs: Mapping[TP, int] | None = None) -> list[str]:
+        """The inputs of a partition with records on the broker not yet processed
+        (:func:`streams.transport.behind`), against ``highs`` (the broker's high watermarks,
+        read for a tick) or else the last fetch's."""
         out: list[str] = []
         if not self.consuming():
             return out
         young = time.monotonic() - self.assigned.setdefault(partition, time.monotonic())
-        if partition not in self.inputs:
-            prefix = self.settings.topic_prefix
-            self.inputs[partition] = [
-                (n, f"{prefix}.{n}", TP(f"{prefix}.{n}", partition)) for n in INPUTS
-            ]
         consumer = self.app.consumer
         log_starts = getattr(consumer, "log_starts", {})
-        for name, topic, tp in self.inputs[partition]:
-            try:
-                high = consumer.highwater(tp)
-            except (ConsumerNotStarted, AssertionError):
-                high = None
+        for name, topic, tp in self.inputs_of(partition):
+            high = (highs or {}).get(tp)
+            if high is None:
+                try:
+                    high = consumer.highwater(tp)
+                except (ConsumerNotStarted, AssertionError):
+                    high = None
             done = self.offsets.get((topic, partition))
             start = self.committed(topic, partition)
             if behind(done, start, log_starts.get(tp), high, young):
                 out.append(name)
         return out
+
+    async def highwaters(self, partition: int) -> Mapping[TP, int]:
+        """The broker's high watermarks of a partition's inputs now. A fetch's are older
+        for a partition whose fetched records wait to be delivered (the fetcher does not
+        fetch it again meanwhile): a tick judged on those would run event time ahead of
+        records that reached the broker before it. Empty when the broker does not answer
+        (the last fetch's are used)."""
+        if not self.consuming():
+            return {}
+        try:
+            tps = [tp for _, _, tp in self.inputs_of(partition)]
+            return dict(await self.app.consumer.highwaters(*tps))
+        except (KafkaError, ConsumerNotStarted, AssertionError):
+            return {}
+
+    def inputs_of(self, partition: int) -> list[tuple[str, str, TP]]:
+        """(name, topic, topic partition) of each input at ``partition``."""
+        if partition not in self.inputs:
+            prefix = self.settings.topic_prefix
+            self.inputs[partition] = [
+                (n, f"{prefix}.{n}", TP(f"{prefix}.{n}", partition)) for n in INPUTS
+            ]
+        return self.inputs[partition]
 
     async def reload_registry(self) -> None:
         """Read the register again (security periods, leaves, zones, subjects and their
