@@ -23,6 +23,7 @@ COPY reports reports
 COPY alerts alerts
 COPY streams streams
 COPY terminals terminals
+COPY register register
 RUN pip install .
 
 # --- runtime: the virtualenv and an unprivileged user, nothing else ---------------------
