@@ -40,6 +40,11 @@ DETECTORS: tuple[Detector, ...] = (
     separation.DETECTOR,
     gathering.DETECTOR,
 )
+# The detectors that judge without the subject's positions (check-ins at a kiosk). The
+# others judge only while an e-positioning approval is in force (art. 29): at a time without
+# one their states and the track are forgotten, so nothing from before an approval ended (a
+# dwell under way, the silence since the last fix) is judged after it (:func:`judging`).
+UNPOSITIONED: tuple[Detector, ...] = (checkins.DETECTOR,)
 MAX_WAKES = 10_000  # deadlines handled in one advance: a guard against a detector bug
 log = logging.getLogger(__name__)
 
@@ -130,21 +135,24 @@ def observe(
     env: Env, det: Detection, item: Input, late: bool = False
 ) -> tuple[Detection, list[AlertEvent]]:
     """Apply one input: first every deadline up to its event time, then the input. A late
-    input (beyond its lateness bound) updates the track and changes no alert."""
+    input (beyond its lateness bound) updates the track and changes no alert. Without an
+    e-positioning approval in force, only :data:`UNPOSITIONED` detectors judge it (the
+    pipeline does not apply fixes and device events then)."""
     t = when(item)
     det, events = advance(env, det, t)
-    track, plausible = det.track, True
-    if isinstance(item, LocationFix):
+    det, detectors = judging(env, det, t)
+    track, plausible, located = det.track, True, detectors is DETECTORS
+    if located and isinstance(item, LocationFix):
         limits, _ = in_force(env.policy, env.periods, t, env.subject.office_id)
         track, plausible = follow(track, item, limits.max_speed_kmh)
-    elif isinstance(item, DeviceEvent):
+    elif located and isinstance(item, DeviceEvent):
         track = heard(track, item)
     first = det.first_record
     if first is None and isinstance(item, LocationFix | DeviceEvent | CheckIn):
         first = t
     det = msgspec.structs.replace(det, track=track, first_record=first)
     ctx = context(env, det, t, track, plausible, late)
-    det, more = _step_all(env, det, ctx, item, DETECTORS)
+    det, more = _step_all(env, det, ctx, item, detectors)
     at = t if det.at is None else max(det.at, t)
     return msgspec.structs.replace(det, at=at), events + more
 
@@ -159,10 +167,11 @@ def advance(
     events: list[AlertEvent] = []
     woken: set[tuple[str, datetime]] = set()
     at: datetime = det.at
+    det, detectors = judging(env, det, at)
     for _ in range(MAX_WAKES):
         ctx = context(env, det, at)
         dues: list[tuple[datetime, Detector]] = []
-        for d in DETECTORS:
+        for d in detectors:
             due = d.due(ctx, state_of(det, d), det.book)
             if due is not None:
                 due = max(due, at)
@@ -174,10 +183,10 @@ def advance(
             break
         if len(woken) >= MAX_WAKES - 1:
             log.error("deadline loop cut short for %s at %s", env.subject.id, nxt)
-        chosen = DETECTORS if nxt == boundary else tuple(d for due, d in dues if due == nxt)
-        woken.update((d.name, nxt) for d in chosen)
         at = nxt
-        det = msgspec.structs.replace(det, at=at)
+        det, detectors = judging(env, msgspec.structs.replace(det, at=at), at)
+        chosen = detectors if nxt == boundary else tuple(d for due, d in dues if due == nxt)
+        woken.update((d.name, nxt) for d in chosen)
         det, more = _step_all(env, det, context(env, det, nxt), Time(nxt), chosen)
         events += more
     if inclusive and until > at:
@@ -187,28 +196,38 @@ def advance(
 
 def next_due(env: Env, det: Detection) -> datetime | None:
     """When event time next needs to reach this subject with no input (its earliest
-    deadline, or a security period's edge); None while it is not watched."""
-    if det.at is None:
+    deadline, or the edge of a security period or an e-positioning approval); None while it
+    is not watched."""
+    at = det.at
+    if at is None:
         return None
-    ctx = context(env, det, det.at)
-    dues = [d.due(ctx, state_of(det, d), det.book) for d in DETECTORS]
-    dues.append(_boundary(env, det.at))
-    return min((max(due, det.at) for due in dues if due is not None), default=None)
+    det, detectors = judging(env, det, at)
+    ctx = context(env, det, at)
+    dues = [d.due(ctx, state_of(det, d), det.book) for d in detectors]
+    dues.append(_boundary(env, at))
+    return min((max(due, at) for due in dues if due is not None), default=None)
+
+
+def judging(env: Env, det: Detection, at: datetime) -> tuple[Detection, tuple[Detector, ...]]:
+    """The detectors that judge at ``at``, and the detection they judge: every detector
+    while an e-positioning approval is in force, otherwise those of :data:`UNPOSITIONED`
+    (the track and the other detectors' states forgotten; open alerts stay open)."""
+    if env.view.located(at):
+        return det, DETECTORS
+    kept = {d.name for d in UNPOSITIONED}
+    states = {name: s for name, s in det.states.items() if name in kept}
+    if states == det.states and det.track == Track():
+        return det, UNPOSITIONED
+    return msgspec.structs.replace(det, track=Track(), states=states), UNPOSITIONED
 
 
 def _boundary(env: Env, after: datetime) -> datetime | None:
-    """The next start or end of a security period covering the subject's office."""
+    """The next start or end of a security period covering the subject's office, or of
+    one of the subject's e-positioning approvals."""
     office = env.subject.office_id
-    return min(
-        (
-            t
-            for p in env.periods
-            if not p.offices or office in p.offices
-            for t in (p.starts_at, p.ends_at)
-            if t > after
-        ),
-        default=None,
-    )
+    edges = [(p.starts_at, p.ends_at) for p in env.periods if not p.offices or office in p.offices]
+    edges += [(w.starts_at, w.ends_at) for w in env.view.positioning]
+    return min((t for edge in edges for t in edge if t > after), default=None)
 
 
 def _step_all(

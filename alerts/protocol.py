@@ -27,7 +27,14 @@ from alerts.policy import Thresholds
 from alerts.track import Track
 from models.events import AlertEvent, AlertType, CheckIn, DeviceEvent, LocationFix, Sighting
 from models.localtime import Period
-from models.values import LeaveWindow, SecurityPeriod, SubjectRef, TerminalRef
+from models.values import (
+    LeaveWindow,
+    PositioningWindow,
+    SecurityPeriod,
+    SubjectRef,
+    TerminalRef,
+    positioned,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,12 @@ class View:
     zones: Mapping[float, tuple[Zone, ...]] = field(default_factory=dict)  # by policy buffer
     terminals: Mapping[str, TerminalRef] = field(default_factory=dict)
     checkin_period: Period = "month"
+    positioning: tuple[PositioningWindow, ...] = ()  # e-positioning approvals (art. 29)
+
+    def located(self, at: datetime) -> bool:
+        """Whether the subject's positions may be judged at ``at``: an e-positioning
+        approval is in force."""
+        return positioned(self.positioning, at)
 
 
 @dataclass(frozen=True, slots=True)

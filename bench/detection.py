@@ -54,7 +54,7 @@ from models.db import make_engine, migrate
 from models.events import AlertEvent, LocationFix, Tick, decode, encode
 from models.registry import load_registry
 from models.signing import sign
-from models.values import SubjectRef
+from models.values import PositioningWindow, SubjectRef
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
 from streams.topics import ensure_topics
@@ -294,7 +294,10 @@ def noise(args: argparse.Namespace, work: Path) -> None:
     for pop in (a, b):
         end = DAY + timedelta(days=pop.days)
         clock = ManualClock(end + timedelta(days=1))
-        registry = replace(base, subjects=pop.people)
+        approved = (PositioningWindow("bench", DAY, end),)  # e-positioning: every day judged
+        registry = replace(
+            base, subjects=pop.people, positioning=dict.fromkeys(pop.people, approved)
+        )
         runs = [
             ("naive: an alert per outside fix", naive(pop.fixes, county, pop.left, False)),
             ("naive: one per outside episode", naive(pop.fixes, county, pop.left, True)),

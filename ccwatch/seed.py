@@ -1,13 +1,18 @@
-"""Load the Shengsi reference data (offices, officers, subjects, terminals, county outline)
-and enrol a signing key for every terminal and every subject's phone."""
+"""Load the Shengsi reference data (offices, officers, subjects, terminals, county outline),
+approve e-positioning for the demo's subjects and enrol a signing key for every terminal and
+every subject's phone."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from ccwatch.keys import enrol_missing
-from ccwatch.reference import Reference, ZoneData, shengsi
+from ccwatch.reference import PersonData, Reference, ZoneData, shengsi
+from models.ids import derive_id
 from models.reference import (
     CorrectionType,
     Geofence,
@@ -15,19 +20,25 @@ from models.reference import (
     Level,
     Office,
     Officer,
+    PositioningApproval,
+    PositioningReason,
     Subject,
     Terminal,
     Zone,
 )
+from register.positioning_rules import DAY, longest
 
 COUNTY_FENCE_ID = "county-shengsi"
+APPROVER = "嵊泗县司法局负责人"  # art. 29: approved by the head of the county justice bureau
 
 
 def seed(engine: Engine, ref: Reference | None = None, enrol_keys: bool = True) -> int:
-    """Insert or update the reference rows and enrol the keys missing (idempotent: a device
-    with a key in force keeps it); returns the number of subjects."""
+    """Insert or update the reference rows, add the positioning approvals and enrol the keys
+    missing (idempotent: a device with a key in force keeps it); returns the number of
+    subjects."""
     ref = ref or shengsi()
-    with Session(engine) as session, session.begin():  # enrol_keys False: a schema before 0007
+    # enrol_keys False: a schema before 0007 (no device keys, no positioning approvals)
+    with Session(engine) as session, session.begin():
         for o in ref.offices:
             session.merge(
                 Office(
@@ -77,6 +88,14 @@ def seed(engine: Engine, ref: Reference | None = None, enrol_keys: bool = True) 
                 session.merge(_fence(GeofenceKind.FORBIDDEN, z))
         if not enrol_keys:
             return len(ref.subjects)
+        approvals = [a for p in ref.subjects for a in _positioning(p)]
+        ids = [a["id"] for a in approvals]
+        have = set(
+            session.scalars(select(PositioningApproval.id).where(PositioningApproval.id.in_(ids)))
+        )
+        missing = [a for a in approvals if a["id"] not in have]  # in order: each extends one
+        if missing:
+            session.execute(insert(PositioningApproval), missing)
         enrol_missing(
             session,
             [(ref.terminal_id(o.id), None) for o in ref.offices]
@@ -97,3 +116,23 @@ def _fence(kind: GeofenceKind, z: ZoneData) -> Geofence:
         active_from_hour=start,
         active_to_hour=end,
     )
+
+
+def _positioning(p: PersonData) -> Iterator[dict[str, Any]]:
+    """The demo's subjects all carry phones that report, so each one's positioning is
+    approved for the whole term, three months at a time: an approval, then extensions."""
+    first, extends = p.starts_on, None
+    while first <= p.ends_on:
+        approval_id, last = derive_id("positioning", p.id, first.isoformat()), longest(first)
+        yield {
+            "id": approval_id,
+            "subject_id": p.id,
+            "reason": PositioningReason.LEFT_WITHOUT_APPROVAL,
+            "note": "演示数据 demo data",
+            "approved_by": APPROVER,
+            "decided_by": "seed",
+            "starts_on": first,
+            "ends_on": min(last, p.ends_on),
+            "extends": extends,
+        }
+        first, extends = last + DAY, approval_id

@@ -1,4 +1,5 @@
-"""Reference data: judicial offices, officers, subjects, terminals, geofences, leave permits."""
+"""Reference data: judicial offices, officers, subjects, terminals, geofences, leave permits,
+e-positioning approvals."""
 
 from __future__ import annotations
 
@@ -64,6 +65,17 @@ class LeaveStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+class PositioningReason(enum.StrEnum):
+    """The five cases in which electronic positioning may be used (Community Correction Law
+    art. 29)."""
+
+    PROHIBITION_ORDER = "prohibition_order"  # 违反人民法院禁止令
+    LEFT_WITHOUT_APPROVAL = "left_without_approval"  # 无正当理由未经批准离开所居住的市、县
+    WARNED_FOR_NOT_REPORTING = "warned_for_not_reporting"  # 拒不报告活动情况,被给予警告
+    POLICE_PENALTY = "police_penalty"  # 违反监督管理规定,被给予治安管理处罚
+    PENDING_REVOCATION = "pending_revocation"  # 拟提请撤销缓刑、假释或暂予监外执行
 
 
 class Office(TimestampMixin, Base):
@@ -190,6 +202,29 @@ class LeavePermit(TimestampMixin, Base):
     extends: Mapped[str | None] = mapped_column(
         String(64), doc="The leave this one extends (an extension is approved on its own)"
     )
+
+
+class PositioningApproval(TimestampMixin, Base):
+    """An approval of electronic positioning (电子定位审批, art. 29): the subject's fixes and
+    device events are used for supervision only on its days, local dates from ``starts_on``
+    to ``ends_on`` inclusive (Asia/Shanghai), at most 3 months, each extension at most 3
+    months more (:mod:`register.positioning_rules`), and only until ``revoked_at``."""
+
+    __tablename__ = "positioning_approvals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    reason: Mapped[PositioningReason] = mapped_column(_enum(PositioningReason))
+    note: Mapped[str] = mapped_column(Text, default="", doc="The facts")
+    approved_by: Mapped[str] = mapped_column(String(128), doc="Who approved: a name or an id")
+    decided_by: Mapped[str] = mapped_column(String(64), doc="User who entered it")
+    starts_on: Mapped[date]
+    ends_on: Mapped[date] = mapped_column(doc="The last day, inclusive")
+    extends: Mapped[str | None] = mapped_column(
+        ForeignKey("positioning_approvals.id"), doc="The approval this one extends"
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(doc="Positioning ended here")
+    revoked_by: Mapped[str | None] = mapped_column(String(64), doc="User who revoked it")
 
 
 class SecurityPeriodRow(TimestampMixin, Base):

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from models.localtime import Span
 from models.records import ClosedMonth, WatchStart
 from models.reference import (
     DeviceKeyRow,
@@ -18,6 +19,7 @@ from models.reference import (
     LeavePermit,
     LeaveStatus,
     Office,
+    PositioningApproval,
     SecurityPeriodRow,
     Subject,
     Terminal,
@@ -25,6 +27,7 @@ from models.reference import (
 from models.values import (
     DeviceKey,
     LeaveWindow,
+    PositioningWindow,
     Registry,
     SecurityPeriod,
     SubjectRef,
@@ -35,7 +38,8 @@ from models.values import (
 
 def load_registry(engine: Engine) -> Registry:
     """Read subjects, terminals, approved leaves, zones, security periods, the closed months,
-    the device keys and when ccwatch began watching, in one session."""
+    the device keys, the e-positioning approvals and when ccwatch began watching, in one
+    session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
         subjects = {
@@ -76,6 +80,11 @@ def load_registry(engine: Engine) -> Registry:
             )
             for k in session.scalars(select(DeviceKeyRow))
         }
+        positioning: dict[str, list[PositioningWindow]] = defaultdict(list)
+        by_start = select(PositioningApproval).order_by(PositioningApproval.starts_on)
+        for a in session.scalars(by_start):
+            days = Span(a.id, a.starts_on, a.ends_on)
+            positioning[a.subject_id].append(PositioningWindow.of(days, a.revoked_at))
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
@@ -92,6 +101,7 @@ def load_registry(engine: Engine) -> Registry:
         closed_months=closed,
         keys=keys,
         watch_started=watch_started,
+        positioning={k: tuple(v) for k, v in positioning.items()},
     )
 
 

@@ -6,9 +6,12 @@ reads these values from the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from models.localtime import Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,31 @@ class LeaveWindow:
 
     def covers(self, when: datetime) -> bool:
         return self.starts_at <= when < self.ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class PositioningWindow:
+    """An e-positioning approval (电子定位, Community Correction Law art. 29) as the workers
+    use it: the subject's fixes and device events count during [starts_at, ends_at), from
+    its first local day to the end of its last, or to its revocation."""
+
+    id: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, days: Span, revoked_at: datetime | None = None) -> PositioningWindow:
+        """The window of an approval's days (``days.key``: its id), cut at a revocation."""
+        ends = days.end() if revoked_at is None else min(days.end(), revoked_at)
+        return cls(days.key, days.start(), max(ends, days.start()))
+
+    def covers(self, when: datetime) -> bool:
+        return self.starts_at <= when < self.ends_at
+
+
+def positioned(windows: Iterable[PositioningWindow], when: datetime) -> bool:
+    """Whether one of a subject's e-positioning approvals is in force at ``when``."""
+    return any(w.covers(when) for w in windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +136,5 @@ class Registry:
     # When ccwatch began watching this database (its first worker's start; None: not
     # recorded, e.g. a replay's database). No time before it is judged.
     watch_started: datetime | None = None
+    # Each subject's e-positioning approvals, in time order (:class:`PositioningWindow`).
+    positioning: dict[str, tuple[PositioningWindow, ...]] = field(default_factory=dict)

@@ -115,8 +115,10 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         metrics.EVENTS.labels(name, "ok", "").inc()
     if outcome.late:
         metrics.LATE_ARRIVALS.labels(name).inc()
+    if outcome.unapproved:
+        metrics.UNAPPROVED.labels(name).inc()
     await w.publish(held.key, current, outcome)
-    if isinstance(record, LocationFix) and outcome.rejected is None and not outcome.duplicate:
+    if isinstance(record, LocationFix) and outcome.judged:
         await _located(w, partition, record)
     await w.finish(held.ticket)  # after everything it caused was sent
     metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)

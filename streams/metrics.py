@@ -47,6 +47,13 @@ LATE_GROUP_FIXES = Counter(
     "not judged for gathering.",
     registry=REGISTRY,
 )
+UNAPPROVED = Counter(
+    "ccwatch_records_without_positioning_approval_total",
+    "Fixes and device events dated when their subject had no e-positioning approval in force "
+    "(Community Correction Law art. 29): not judged, not kept for the map, not dead-lettered.",
+    ["topic"],
+    registry=REGISTRY,
+)
 PROCESSING = Histogram(
     "ccwatch_event_processing_seconds",
     "Time to validate and decide one input record.",
@@ -156,6 +163,7 @@ LAG = Gauge(
 # and the timers' names (streams/timers.py, ticks.py, watchdog.py); tests/unit/test_metrics.py
 # checks them against a built worker.
 SINKS = ("write_alerts", "write_points", "write_recommendations", "write_positions")
+POSITIONING = ("locations", "devices")  # the inputs that need an e-positioning approval
 TIMERS = (
     "refresh-registry",
     "zero-reports",
@@ -188,6 +196,8 @@ def start_at_zero(topics: Iterable[str], rules: Iterable[str] = ()) -> None:
         SLA_BREACHES.labels(alert_type)
         for transition in get_args(AlertTransition):
             TRANSITIONS.labels(alert_type, transition)
+    for topic in POSITIONING:
+        UNAPPROVED.labels(topic)
     for rule in rules:
         POINTS.labels(rule)
     for sink in SINKS:

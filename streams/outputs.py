@@ -39,11 +39,12 @@ def register(w: Worker) -> None:
         dead_letter_invalid=True,
     )
     # The map's positions: valid fixes straight from the input topic (its input agent
-    # dead-letters the others), so a crash or an outage loses none.
+    # dead-letters the others), so a crash or an outage loses none; a fix taken without an
+    # e-positioning approval is not kept.
     _sink(
         w,
         "locations",
-        lambda event: w.pipeline.validate_location(event.value, event.key),
+        lambda event: w.pipeline.validate_position(event.value, event.key),
         w.sink.write_positions,
         dead_letter_invalid=False,
         agent="positions-sink",

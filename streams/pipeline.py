@@ -43,7 +43,7 @@ from models.events import (
 from models.limits import MAX_EVENT_AGE_S
 from models.localtime import local, month_span
 from models.signing import S, verify
-from models.values import Registry, SecurityPeriod, SubjectRef
+from models.values import Registry, SecurityPeriod, SubjectRef, positioned
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
 
@@ -103,6 +103,14 @@ class Outcome:
     rejected: Rejection | None = None  # valid record, but not applicable (dead-letter it)
     duplicate: bool = False  # already applied (same event id and content): nothing to do
     late: bool = False  # beyond its lateness bound: changed no alert
+    # A fix or device event at a time without an e-positioning approval: not judged
+    unapproved: bool = False
+
+    @property
+    def judged(self) -> bool:
+        """Whether the record was applied to detection (neither refused nor a duplicate,
+        nor a fix or device event without an e-positioning approval)."""
+        return self.rejected is None and not self.duplicate and not self.unapproved
 
     def durable(self, before: SubjectState) -> bool:
         """Whether the state must be stored: a decision changed (a device gone quiet is
@@ -189,6 +197,7 @@ class Pipeline:
                 },
                 terminals=self.registry.terminals,
                 checkin_period=self.ruleset.levels[level].checkin_period,  # type: ignore[index]
+                positioning=self.registry.positioning.get(subject.id, ()),
             )
         return self._views[key]
 
@@ -221,6 +230,14 @@ class Pipeline:
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
         return self._signed(self._supervised(self._decode(payload, key, LocationFix)))
+
+    def validate_position(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
+        """A fix for the map and the subject's track: valid, and taken while an
+        e-positioning approval was in force (a fix without one is not kept)."""
+        fix = self.validate_location(payload, key)
+        if isinstance(fix, Rejection) or self.positioned(fix.subject_id, fix.occurred_at):
+            return fix
+        return Rejection("no_positioning_approval", "not kept: no e-positioning approval")
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:
         return self._signed(self._terminal(self._supervised(self._decode(payload, key, Activity))))
@@ -321,27 +338,37 @@ class Pipeline:
         detection, events = engine.observe(env, state.detection, item, late)
         return self._alerts(msgspec.structs.replace(state, detection=detection), events)
 
+    def positioned(self, subject_id: str, when: datetime) -> bool:
+        """Whether an e-positioning approval of the subject is in force at ``when``."""
+        return positioned(self.registry.positioning.get(subject_id, ()), when)
+
     def apply_location(
         self, state: SubjectState, fix: LocationFix, received_at: datetime | None = None
     ) -> Outcome:
-        return self._once(
-            "locations",
-            state,
-            fix,
-            received_at,
-            lambda s, late: self.detect(s, fix.subject_id, fix, late),
-        )
+        return self._positioning("locations", state, fix, received_at)
 
     def apply_device(
         self, state: SubjectState, event: DeviceEvent, received_at: datetime | None = None
     ) -> Outcome:
-        return self._once(
-            "devices",
-            state,
-            event,
-            received_at,
-            lambda s, late: self.detect(s, event.subject_id, event, late),
-        )
+        return self._positioning("devices", state, event, received_at)
+
+    def _positioning(
+        self,
+        kind: str,
+        state: SubjectState,
+        event: LocationFix | DeviceEvent,
+        received_at: datetime | None,
+    ) -> Outcome:
+        """A fix or a device event is judged only under an e-positioning approval in force
+        at its event time (Community Correction Law art. 29); without one it is applied
+        (remembered, so a repeat is a duplicate) and changes nothing: ``unapproved``."""
+
+        def decide(s: SubjectState, late: bool) -> Outcome:
+            if not self.positioned(event.subject_id, event.occurred_at):
+                return Outcome(s, unapproved=True)
+            return self.detect(s, event.subject_id, event, late)
+
+        return self._once(kind, state, event, received_at, decide)
 
     def apply_sighting(self, state: SubjectState, seen: Sighting) -> Outcome:
         return self.detect(state, seen.subject_id, seen)
@@ -433,7 +460,7 @@ class Pipeline:
             out.state.applied, kind, record.event_id, content, record.occurred_at, self.keep[kind]
         )
         out.state = msgspec.structs.replace(out.state, applied=memory)
-        out.late = late
+        out.late = late and not out.unapproved  # an unapproved record changed nothing
         return out
 
     def tick(self, state: SubjectState, subject_id: str, tick: Tick) -> Outcome:

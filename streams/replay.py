@@ -241,7 +241,7 @@ class _Run:
         else:
             self.result.applied += 1
         self.keep(subject_id, outcome)
-        if isinstance(record, LocationFix) and outcome.rejected is None:
+        if isinstance(record, LocationFix) and outcome.judged:
             self.gather(record, None)
 
     def gather(self, fix: LocationFix | None, marks: datetime | None) -> None:

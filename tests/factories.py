@@ -26,7 +26,7 @@ from models.events import (
 )
 from models.registry import load_registry
 from models.signing import KINDS, S, sign, signing_keys
-from models.values import DeviceKey, LeaveWindow, Registry, SecurityPeriod
+from models.values import DeviceKey, LeaveWindow, PositioningWindow, Registry, SecurityPeriod
 
 T0 = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shengsi
 # When the tests' systems began watching: long before any event they send (a first start
@@ -72,7 +72,10 @@ def _seeded() -> Registry:
 def registry(
     leaves: dict[str, tuple[LeaveWindow, ...]] | None = None,
     periods: tuple[SecurityPeriod, ...] = (),
+    positioning: dict[str, tuple[PositioningWindow, ...]] | None = None,
 ) -> Registry:
+    """The seeded reference data: every subject's e-positioning approved for the whole
+    term, unless ``positioning`` gives a subject's approvals instead."""
     base = _seeded()
     return replace(
         base,
@@ -80,7 +83,13 @@ def registry(
         keys=dict(base.keys),
         leaves=leaves or {},
         periods=periods,
+        positioning=base.positioning | (positioning or {}),
     )
+
+
+def approved(*spans: tuple[timedelta, timedelta]) -> tuple[PositioningWindow, ...]:
+    """E-positioning approvals in force from ``T0 + start`` to ``T0 + end``."""
+    return tuple(PositioningWindow(f"pos-{n}", T0 + a, T0 + b) for n, (a, b) in enumerate(spans))
 
 
 def fix(

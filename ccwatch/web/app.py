@@ -244,6 +244,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             return RedirectResponse("/login")
         return pages.TemplateResponse(request, "map.html.j2", {"s": request.session})
 
+    # e-positioning approvals ------------------------------------------------------------
+    @app.get("/api/positioning/expiring", tags=["subjects"])
+    async def expiring_positioning(
+        who: User, within_days: Annotated[int, Query(ge=0, le=92)] = 7
+    ) -> list[dict[str, Any]]:
+        """E-positioning approvals (art. 29) that end within ``within_days`` days and are
+        not extended, of the caller's scope: positioning stops then unless extended."""
+        await asyncio.to_thread(queries.audit, engine, who, "positioning.read", "expiring")
+        return await asyncio.to_thread(
+            queries.expiring_approvals, engine, who.office_scope, queries.today(), within_days
+        )
+
     # security periods -----------------------------------------------------------------
     @app.get("/api/periods", tags=["security periods"])
     async def get_periods(who: User) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from alerts.policy import load_policy
 from ccwatch.web.auth import Principal, hash_password
@@ -15,8 +15,16 @@ from models.access import AuditEntry, Role, User
 from models.ids import derive_id
 from models.localtime import Span, local
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
-from models.reference import Geofence, LeavePermit, Office, SecurityPeriodRow, Subject
+from models.reference import (
+    Geofence,
+    LeavePermit,
+    Office,
+    PositioningApproval,
+    SecurityPeriodRow,
+    Subject,
+)
 from register import stats
+from register.positioning import approval_dict, approvals
 from register.store import leave_dict, subject_dict
 
 SEVERITY = {"high": 0, "medium": 1, "low": 2}
@@ -123,7 +131,8 @@ def subjects(
 
 
 def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
-    """Profile, level, points balance and ledger with evidence, alerts, leave permits."""
+    """Profile, level, points balance and ledger with evidence, alerts, leave permits,
+    e-positioning approvals."""
     with Session(engine) as session:
         s = session.get(Subject, subject_id)
         if s is None:
@@ -182,7 +191,44 @@ def subject(engine: Engine, subject_id: str) -> dict[str, Any] | None:
                 }
                 for r in recs
             ],
+            "positioning": approvals(engine, subject_id),
         }
+
+
+def expiring_approvals(
+    engine: Engine, office_scope: str | None, today: date, within_days: int = 7
+) -> list[dict[str, Any]]:
+    """E-positioning approvals of subjects on register that end from ``today`` to
+    ``within_days`` later, not revoked and not extended: positioning stops then unless
+    extended (art. 29). Soonest first; ``office_scope``: one office's subjects only."""
+    extension = aliased(PositioningApproval)
+    extended = select(extension.id).where(
+        extension.extends == PositioningApproval.id, extension.revoked_at.is_(None)
+    )
+    query = (
+        select(PositioningApproval, Subject)
+        .join(Subject, Subject.id == PositioningApproval.subject_id)
+        .where(
+            PositioningApproval.ends_on.between(today, today + timedelta(days=within_days)),
+            PositioningApproval.revoked_at.is_(None),
+            ~extended.exists(),
+            Subject.on_register(today),
+        )
+        .order_by(PositioningApproval.ends_on, Subject.id)
+    )
+    if office_scope:
+        query = query.where(Subject.office_id == office_scope)
+    with Session(engine) as session:
+        return [
+            approval_dict(a)
+            | {
+                "name": s.name,
+                "office_id": s.office_id,
+                "days_left": (a.ends_on - today).days,
+                "term_ends": a.ends_on >= s.last_day(),
+            }
+            for a, s in session.execute(query).tuples()
+        ]
 
 
 def periods(engine: Engine, who: Principal) -> dict[str, Any]:

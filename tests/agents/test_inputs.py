@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -93,3 +94,20 @@ async def test_a_co_offenders_fix_goes_to_its_group(worker: tuple[Worker, Sent])
     record = decode_group(value)
     assert isinstance(record, GroupFix) and record.fix.subject_id == "SS-0010"
     assert key == w.pipeline.group_of("SS-0010").encode()  # type: ignore[union-attr]
+
+
+async def test_a_fix_without_a_positioning_approval_is_counted_not_judged(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """A co-offender outside the county with no e-positioning approval in force: no alert,
+    nothing to the group, no dead letter; counted (Community Correction Law art. 29)."""
+    w, sent = worker
+    w.pipeline.use(replace(w.pipeline.registry, positioning={}))
+    before = _count(metrics.UNAPPROVED, "locations")
+    ok = metrics.EVENTS.labels("locations", "ok", "")._value.get()
+    record = fix(1, M, OUTSIDE, subject="SS-0010")
+    async with w.app.agents["locations"].test_context() as ctx:
+        await ctx.put(payload(record), key=b"SS-0010", timestamp=on_time(record))
+    assert sent["alerts"] == [] and sent["groups"] == [] and sent["dead-letter"] == []
+    assert _count(metrics.UNAPPROVED, "locations") == before + 1
+    assert metrics.EVENTS.labels("locations", "ok", "")._value.get() == ok + 1

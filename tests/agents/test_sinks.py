@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from models.records import PointsEntryRow, Position
 from streams import metrics
 from streams.worker import Worker
 from tests.agents.conftest import Sent
-from tests.factories import INSIDE, fix, payload, points_entry
+from tests.factories import INSIDE, approved, fix, payload, points_entry
 
 M = timedelta(minutes=1)
 
@@ -43,6 +44,19 @@ async def test_the_map_reads_valid_fixes_from_the_locations_topic(
         await asyncio.sleep(4 * w.settings.sink_batch_window_s)
     assert count(w, Position) == 3
     assert sent["dead-letter"] == []  # once, by the input agent, not again here
+
+
+async def test_the_map_keeps_no_fix_taken_without_a_positioning_approval(
+    worker: tuple[Worker, Sent],
+) -> None:
+    w, sent = worker
+    ending = {"SS-0007": approved((-M, M + M // 2))}
+    w.pipeline.use(replace(w.pipeline.registry, positioning=ending))
+    async with w.app.agents["positions-sink"].test_context() as ctx:
+        for n in range(3):  # at T0, T0 + 1 min; then T0 + 2 min, after the approval
+            await ctx.put(payload(fix(n, n * M, INSIDE)), key=b"SS-0007")
+        await asyncio.sleep(4 * w.settings.sink_batch_window_s)
+    assert count(w, Position) == 2 and sent["dead-letter"] == []
 
 
 async def test_a_record_the_database_rejects_is_set_aside_and_its_batch_goes_on(

@@ -242,7 +242,7 @@ def test_the_watch_start_migrates_and_an_upgrade_dates_it_from_what_ccwatch_deci
 
     migrate(database_url, "0009_supervision_terms")
     engine = make_engine(database_url)
-    seed(engine)
+    seed(engine, enrol_keys=False)  # a schema before 0011: no positioning approvals
     DatabaseSink(engine).write_alerts([_alert("a-1", at=T0 - timedelta(days=300))])
     DatabaseSink(engine).write_points([_entry("e-1")])
     migrate(database_url)

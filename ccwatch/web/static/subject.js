@@ -18,6 +18,7 @@ async function load() {
   rows("#ledger", s.ledger, [(e) => ccw.local(e.occurred_at), "rule", (e) => (e.delta > 0 ? "+" : "") + e.delta, (e) => `${e.reason_zh} / ${e.reason_en}`, (e) => e.evidence.join(" ")]);
   rows("#history", s.alerts, [(a) => ccw.local(a.opened_at), "alert_type", "state", "outcome", "reason_zh"]);
   rows("#leaves", s.leaves, [(l) => ccw.local(l.starts_at), (l) => ccw.local(l.ends_at), "destination", "status", "approver"]);
+  rows("#positioning", s.positioning, ["starts_on", "ends_on", "reason", "approved_by", (p) => (p.revoked_at ? ccw.local(p.revoked_at) : "")]);
   const t = await fetch(`${path}/track`);
   if (t.ok) rows("#track", (await t.json()).slice(0, 50), [(f) => ccw.local(f.at), "lat", "lon", "accuracy_m", "source"]);
 }
