@@ -27,7 +27,7 @@ from alerts.policy import Thresholds
 from alerts.track import Track
 from models.events import AlertEvent, AlertType, CheckIn, DeviceEvent, LocationFix, Sighting
 from models.localtime import Period
-from models.values import LeaveWindow, SecurityPeriod, SubjectRef, TerminalRef
+from models.values import LeaveWindow, OrderRef, SecurityPeriod, SubjectRef, TerminalRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,7 @@ class View:
     zones: Mapping[float, tuple[Zone, ...]] = field(default_factory=dict)  # by policy buffer
     terminals: Mapping[str, TerminalRef] = field(default_factory=dict)
     checkin_period: Period = "month"
+    orders: tuple[OrderRef, ...] = ()  # prohibition orders: home curfews (zones: above)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models.records import ClosedMonth, WatchStart
 from models.reference import (
@@ -18,13 +18,16 @@ from models.reference import (
     LeavePermit,
     LeaveStatus,
     Office,
+    ProhibitionOrder,
     SecurityPeriodRow,
     Subject,
     Terminal,
 )
 from models.values import (
+    Days,
     DeviceKey,
     LeaveWindow,
+    OrderRef,
     Registry,
     SecurityPeriod,
     SubjectRef,
@@ -34,10 +37,12 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves, zones, security periods, the closed months,
-    the device keys and when ccwatch began watching, in one session."""
+    """Read subjects, terminals, approved leaves, zones, prohibition orders, security
+    periods, the closed months, the device keys and when ccwatch began watching, in one
+    session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
+        people = session.scalars(select(Subject)).all()
         subjects = {
             s.id: SubjectRef(
                 s.id,
@@ -49,7 +54,7 @@ def load_registry(engine: Engine) -> Registry:
                 s.signal_grace_s,
                 s.case_id,
             )
-            for s in session.scalars(select(Subject))
+            for s in people
         }
         terminals = {
             t.id: TerminalRef(t.id, t.office_id, t.lat, t.lon)
@@ -63,6 +68,11 @@ def load_registry(engine: Engine) -> Registry:
                 LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination, p.approved_at, p.emergency)
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
+        homes = {s.id: (s.home_lat, s.home_lon) for s in people}
+        orders: dict[str, list[OrderRef]] = defaultdict(list)
+        named = selectinload(ProhibitionOrder.no_contact)
+        for o in session.scalars(select(ProhibitionOrder).options(named).order_by("id")):
+            orders[o.subject_id].append(_order(o, homes[o.subject_id]))
         closed = {c.month: c.closed_at for c in session.scalars(select(ClosedMonth))}
         watch_started = session.scalar(select(WatchStart.started_at))
         keys = {
@@ -77,10 +87,11 @@ def load_registry(engine: Engine) -> Registry:
             for k in session.scalars(select(DeviceKeyRow))
         }
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
+    days = {o.id: o.days for v in orders.values() for o in v}
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
         if f.kind == GeofenceKind.FORBIDDEN and f.subject_id:
-            forbidden[f.subject_id].append(_zone(f))
+            forbidden[f.subject_id].append(_zone(f, days.get(f.order_id or "")))
     return Registry(
         subjects=subjects,
         terminals=terminals,
@@ -88,6 +99,7 @@ def load_registry(engine: Engine) -> Registry:
         county=county.geometry if county else None,
         exits=tuple(_zone(f) for f in fences if f.kind == GeofenceKind.EXIT),
         forbidden={k: tuple(v) for k, v in forbidden.items()},
+        orders={k: tuple(v) for k, v in orders.items()},
         periods=periods,
         closed_months=closed,
         keys=keys,
@@ -103,11 +115,29 @@ def security_periods(session: Session) -> tuple[SecurityPeriod, ...]:
     )
 
 
-def _zone(f: Geofence) -> ZoneRef:
-    hours = None
-    if f.active_from_hour is not None and f.active_to_hour is not None:
-        hours = (f.active_from_hour, f.active_to_hour)
-    return ZoneRef(f.id, f.name, f.geometry, f.buffer_m, hours)
+def _zone(f: Geofence, days: Days | None = None) -> ZoneRef:
+    return ZoneRef(
+        f.id, f.name, f.geometry, f.buffer_m, _hours(f.active_from_hour, f.active_to_hour), days
+    )
+
+
+def _order(o: ProhibitionOrder, home: tuple[float | None, float | None]) -> OrderRef:
+    """An order's days, its curfew (judged only where the subject has a home on the
+    register) and the persons it names."""
+    lat, lon = home
+    return OrderRef(
+        o.id,
+        o.subject_id,
+        Days(o.starts_on, o.last_day()),
+        _hours(o.curfew_from_hour, o.curfew_to_hour),
+        None if lat is None or lon is None else (lat, lon),
+        o.home_radius_m or 0.0,
+        tuple(p.person_id for p in o.no_contact),
+    )
+
+
+def _hours(start: int | None, end: int | None) -> tuple[int, int] | None:
+    return None if start is None or end is None else (start, end)
 
 
 def save_snapshot(registry: Registry, path: Path) -> None:
