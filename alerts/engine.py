@@ -15,10 +15,12 @@ import msgspec
 
 from alerts import (
     checkins,
+    curfew,
     forbidden,
     gathering,
     implausible,
     leave,
+    no_contact,
     out_of_bounds,
     separation,
     silence,
@@ -36,9 +38,11 @@ DETECTORS: tuple[Detector, ...] = (
     leave.DETECTOR,  # before out_of_bounds: an overstay covers the trip
     out_of_bounds.DETECTOR,
     forbidden.DETECTOR,
+    curfew.DETECTOR,  # after out_of_bounds: an out-of-bounds alert covers the absence
     checkins.DETECTOR,
     separation.DETECTOR,
     gathering.DETECTOR,
+    no_contact.DETECTOR,
 )
 # The detectors that judge without the subject's positions (check-ins at a kiosk). The
 # others judge only while an e-positioning approval is in force (art. 29): at a time without

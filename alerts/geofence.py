@@ -11,7 +11,8 @@ from geopy.distance import geodesic
 from shapely.geometry import shape
 from shapely.ops import nearest_points
 
-from models.localtime import local
+from models.localtime import in_hours
+from models.values import Days
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -44,16 +45,16 @@ class Area:
 
 @dataclass(frozen=True)
 class Zone:
-    """A forbidden zone of a prohibition order, some only at given local hours."""
+    """A forbidden zone of a prohibition order, some only at given local hours (a place
+    forbidden at night is still a place: a home curfew is :mod:`alerts.curfew`)."""
 
     id: str
     name: str
     area: Area
-    hours: tuple[int, int] | None = None  # local [from, to), may wrap midnight (curfews)
+    hours: tuple[int, int] | None = None  # local [from, to), may wrap midnight
+    days: Days | None = None  # the order's days in force (None: always)
 
     def active(self, when: datetime) -> bool:
-        if self.hours is None:
-            return True
-        start, end = self.hours
-        hour = local(when).hour
-        return start <= hour < end if start < end else (hour >= start or hour < end)
+        return (self.days is None or self.days.holds(when)) and (
+            self.hours is None or in_hours(when, self.hours)
+        )

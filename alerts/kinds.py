@@ -35,9 +35,13 @@ KINDS: dict[AlertType, Kind] = {
     "missed_checkin": Kind(
         "未按时报到", "missed check-in", "medium", "missed_checkin/1", "month_close"
     ),
+    # A prohibition order's three parts (禁止令), three types: a place (at some hours,
+    # perhaps at night), home at night (宵禁: not a place to avoid but one to be at), a person.
     "forbidden_zone": Kind(
         "进入禁止区域", "forbidden zone", "high", "forbidden_zone/1", "verified"
     ),
+    "home_curfew": Kind("违反宵禁令", "home curfew breach", "high", "home_curfew/1", "verified"),
+    "no_contact": Kind("违反禁止接触", "prohibited contact", "high", "no_contact/1", "verified"),
     "gathering": Kind("聚集", "gathering", "high", "gathering/2", "verified"),
     "implausible_movement": Kind(
         "轨迹异常", "implausible movement", "low", "implausible_movement/1", "not_scored"

@@ -33,6 +33,9 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     forbidden_dwell_s: Seconds
     gathering_distance_m: Metres
     gathering_dwell_s: Seconds
+    curfew_fixes: Annotated[int, msgspec.Meta(ge=1)]
+    no_contact_distance_m: Metres
+    no_contact_dwell_s: Seconds
     separation_m: Metres
     separation_window_s: Seconds
     sla_s: dict[Severity, Seconds]

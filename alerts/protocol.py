@@ -29,6 +29,7 @@ from models.events import AlertEvent, AlertType, CheckIn, DeviceEvent, LocationF
 from models.localtime import Period
 from models.values import (
     LeaveWindow,
+    OrderRef,
     PositioningWindow,
     SecurityPeriod,
     SubjectRef,
@@ -61,6 +62,7 @@ class View:
     zones: Mapping[float, tuple[Zone, ...]] = field(default_factory=dict)  # by policy buffer
     terminals: Mapping[str, TerminalRef] = field(default_factory=dict)
     checkin_period: Period = "month"
+    orders: tuple[OrderRef, ...] = ()  # prohibition orders: home curfews (zones: above)
     positioning: tuple[PositioningWindow, ...] = ()  # e-positioning approvals (art. 29)
 
     def located(self, at: datetime) -> bool:

@@ -96,7 +96,10 @@ AlertType = Literal[
     "gathering",  # 聚集
     "implausible_movement",  # 轨迹异常 (suspect fix)
     "leave_overstay",  # 请假逾期未归
+    "home_curfew",  # 违反宵禁 (away from home in a prohibition order's curfew hours)
+    "no_contact",  # 接触禁止接触人员 (met a person a prohibition order names)
 ]
+Watched = Literal["gathering", "no_contact"]  # alerts decided by group (alerts.gathering)
 AlertTransition = Literal["opened", "acknowledged", "dispatched", "escalated", "resolved"]
 AlertOutcome = Literal["auto_resolved", "false_alarm", "verified_violation", "explained"]
 ActivityKind = Literal["study", "community_service", "thought_report", "psych_test"]
@@ -273,8 +276,9 @@ Control = MonthClose | Tick | RegisterChanged
 
 
 class Sighting(msgspec.Struct, frozen=True, kw_only=True):
-    """Internal: the group detector's decision about a pair of co-offenders (together for
-    the dwell time, or apart again), sent back to each subject's partition."""
+    """Internal: the group detector's decision about a pair (together for the dwell time,
+    or apart again), sent back to the partition of each subject it alerts: co-offenders
+    gathering, or a subject with a person a prohibition order names (``kind``)."""
 
     event_id: str
     subject_id: str
@@ -284,6 +288,7 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     lat: float
     lon: float
     together: bool = True  # False: the run ended (they were seen apart, or not together)
+    kind: Watched = "gathering"
 
 
 class GroupFix(msgspec.Struct, frozen=True, kw_only=True, tag="fix", tag_field="type"):

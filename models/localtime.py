@@ -39,6 +39,25 @@ def local(when: datetime) -> datetime:
     return when.astimezone(LOCAL_TZ)
 
 
+def in_hours(when: datetime, hours: tuple[int, int]) -> bool:
+    """Whether ``when`` falls in the local hours [from, to); a window may wrap midnight
+    (22, 6: from 22:00 to 06:00)."""
+    start, end = hours
+    hour = local(when).hour
+    return start <= hour < end if start < end else (hour >= start or hour < end)
+
+
+def hours_end(when: datetime, hours: tuple[int, int]) -> datetime:
+    """The first end of the local hours [from, to) after ``when``: the end of the window
+    ``when`` is in, if it is in one."""
+    end = local(when).replace(hour=hours[1], minute=0, second=0, microsecond=0)
+    return end if end > local(when) else end + timedelta(days=1)
+
+
+def show_hours(hours: tuple[int, int]) -> str:
+    return f"{hours[0]:02d}:00-{hours[1]:02d}:00"
+
+
 def local_day(when: datetime) -> str:
     return local(when).strftime("%Y-%m-%d")
 

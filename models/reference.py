@@ -164,7 +164,8 @@ class Terminal(TimestampMixin, Base):
 
 
 class Geofence(TimestampMixin, Base):
-    """A polygon: the county boundary, or a subject's forbidden zone."""
+    """A polygon: the county boundary, or a subject's forbidden zone (of a prohibition
+    order, ``order_id``; a zone without one is in force always)."""
 
     __tablename__ = "geofences"
 
@@ -174,8 +175,11 @@ class Geofence(TimestampMixin, Base):
     subject_id: Mapped[str | None] = mapped_column(ForeignKey("subjects.id"), index=True)
     geometry: Mapped[dict[str, object]] = mapped_column(JSON, doc="GeoJSON Polygon, lon/lat")
     buffer_m: Mapped[float] = mapped_column(default=0.0)
-    active_from_hour: Mapped[int | None] = mapped_column(doc="Local hour; curfews wrap midnight")
+    active_from_hour: Mapped[int | None] = mapped_column(doc="Local hour; may wrap midnight")
     active_to_hour: Mapped[int | None]
+    order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("prohibition_orders.id"), index=True, doc="The prohibition order it is part of"
+    )
 
 
 class LeavePermit(TimestampMixin, Base):
@@ -254,3 +258,44 @@ class DeviceKeyRow(TimestampMixin, Base):
     retired_at: Mapped[datetime | None] = mapped_column(
         doc="Records dated from here on are refused with this key"
     )
+
+
+class ProhibitionOrder(TimestampMixin, Base):
+    """A prohibition order (禁止令) of a subject's judgment, with its parts: forbidden zones
+    (:class:`Geofence` rows of kind ``forbidden`` with its id), a home curfew (宵禁: at home,
+    within ``home_radius_m`` of the subject's registered home, from ``curfew_from_hour`` to
+    ``curfew_to_hour`` local time) and the persons not to meet (:class:`NoContact`)."""
+
+    __tablename__ = "prohibition_orders"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), index=True)
+    document: Mapped[str] = mapped_column(String(128), doc="Its document number")
+    issued_by: Mapped[str] = mapped_column(String(128), doc="The court that issued it")
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None] = mapped_column(doc="Its last day; none: the term's")
+    lifted_on: Mapped[date | None] = mapped_column(doc="First day no longer in force, if lifted")
+    curfew_from_hour: Mapped[int | None] = mapped_column(doc="Local hour; may wrap midnight")
+    curfew_to_hour: Mapped[int | None]
+    home_radius_m: Mapped[float | None] = mapped_column(doc="At home: within this of home")
+    created_by: Mapped[str] = mapped_column(String(64), doc="User who entered it")
+
+    zones: Mapped[list[Geofence]] = relationship(order_by=Geofence.id)
+    no_contact: Mapped[list[NoContact]] = relationship(order_by="NoContact.person_id")
+
+    def last_day(self) -> date | None:
+        """The last day in force: its end, or the day before it was lifted."""
+        if self.lifted_on is None:
+            return self.ends_on
+        before = self.lifted_on - timedelta(days=1)
+        return before if self.ends_on is None else min(self.ends_on, before)
+
+
+class NoContact(Base):
+    """A person a prohibition order forbids its subject to meet: another subject under
+    supervision (the only persons whose positions ccwatch has)."""
+
+    __tablename__ = "no_contact"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("prohibition_orders.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), primary_key=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models.localtime import Span
 from models.records import ClosedMonth, WatchStart
@@ -20,13 +20,16 @@ from models.reference import (
     LeaveStatus,
     Office,
     PositioningApproval,
+    ProhibitionOrder,
     SecurityPeriodRow,
     Subject,
     Terminal,
 )
 from models.values import (
+    Days,
     DeviceKey,
     LeaveWindow,
+    OrderRef,
     PositioningWindow,
     Registry,
     SecurityPeriod,
@@ -37,11 +40,12 @@ from models.values import (
 
 
 def load_registry(engine: Engine) -> Registry:
-    """Read subjects, terminals, approved leaves, zones, security periods, the closed months,
-    the device keys, the e-positioning approvals and when ccwatch began watching, in one
-    session."""
+    """Read subjects, terminals, approved leaves, zones, prohibition orders, security
+    periods, the closed months, the device keys, the e-positioning approvals and when
+    ccwatch began watching, in one session."""
     with Session(engine) as session:
         zones = {o.id: o.zone.value for o in session.scalars(select(Office))}
+        people = session.scalars(select(Subject)).all()
         subjects = {
             s.id: SubjectRef(
                 s.id,
@@ -53,7 +57,7 @@ def load_registry(engine: Engine) -> Registry:
                 s.signal_grace_s,
                 s.case_id,
             )
-            for s in session.scalars(select(Subject))
+            for s in people
         }
         terminals = {
             t.id: TerminalRef(t.id, t.office_id, t.lat, t.lon)
@@ -67,6 +71,11 @@ def load_registry(engine: Engine) -> Registry:
                 LeaveWindow(p.id, p.starts_at, p.ends_at, p.destination, p.approved_at, p.emergency)
             )
         fences = session.scalars(select(Geofence).order_by(Geofence.id)).all()
+        homes = {s.id: (s.home_lat, s.home_lon) for s in people}
+        orders: dict[str, list[OrderRef]] = defaultdict(list)
+        named = selectinload(ProhibitionOrder.no_contact)
+        for o in session.scalars(select(ProhibitionOrder).options(named).order_by("id")):
+            orders[o.subject_id].append(_order(o, homes[o.subject_id]))
         closed = {c.month: c.closed_at for c in session.scalars(select(ClosedMonth))}
         watch_started = session.scalar(select(WatchStart.started_at))
         keys = {
@@ -83,13 +92,14 @@ def load_registry(engine: Engine) -> Registry:
         positioning: dict[str, list[PositioningWindow]] = defaultdict(list)
         by_start = select(PositioningApproval).order_by(PositioningApproval.starts_on)
         for a in session.scalars(by_start):
-            days = Span(a.id, a.starts_on, a.ends_on)
-            positioning[a.subject_id].append(PositioningWindow.of(days, a.revoked_at))
+            span = Span(a.id, a.starts_on, a.ends_on)
+            positioning[a.subject_id].append(PositioningWindow.of(span, a.revoked_at))
     county = next((f for f in fences if f.kind == GeofenceKind.COUNTY), None)
+    order_days = {o.id: o.days for v in orders.values() for o in v}
     forbidden: dict[str, list[ZoneRef]] = defaultdict(list)
     for f in fences:
         if f.kind == GeofenceKind.FORBIDDEN and f.subject_id:
-            forbidden[f.subject_id].append(_zone(f))
+            forbidden[f.subject_id].append(_zone(f, order_days.get(f.order_id or "")))
     return Registry(
         subjects=subjects,
         terminals=terminals,
@@ -97,6 +107,7 @@ def load_registry(engine: Engine) -> Registry:
         county=county.geometry if county else None,
         exits=tuple(_zone(f) for f in fences if f.kind == GeofenceKind.EXIT),
         forbidden={k: tuple(v) for k, v in forbidden.items()},
+        orders={k: tuple(v) for k, v in orders.items()},
         periods=periods,
         closed_months=closed,
         keys=keys,
@@ -113,11 +124,29 @@ def security_periods(session: Session) -> tuple[SecurityPeriod, ...]:
     )
 
 
-def _zone(f: Geofence) -> ZoneRef:
-    hours = None
-    if f.active_from_hour is not None and f.active_to_hour is not None:
-        hours = (f.active_from_hour, f.active_to_hour)
-    return ZoneRef(f.id, f.name, f.geometry, f.buffer_m, hours)
+def _zone(f: Geofence, days: Days | None = None) -> ZoneRef:
+    return ZoneRef(
+        f.id, f.name, f.geometry, f.buffer_m, _hours(f.active_from_hour, f.active_to_hour), days
+    )
+
+
+def _order(o: ProhibitionOrder, home: tuple[float | None, float | None]) -> OrderRef:
+    """An order's days, its curfew (judged only where the subject has a home on the
+    register) and the persons it names."""
+    lat, lon = home
+    return OrderRef(
+        o.id,
+        o.subject_id,
+        Days(o.starts_on, o.last_day()),
+        _hours(o.curfew_from_hour, o.curfew_to_hour),
+        None if lat is None or lon is None else (lat, lon),
+        o.home_radius_m or 0.0,
+        tuple(p.person_id for p in o.no_contact),
+    )
+
+
+def _hours(start: int | None, end: int | None) -> tuple[int, int] | None:
+    return None if start is None or end is None else (start, end)
 
 
 def save_snapshot(registry: Registry, path: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from models.localtime import Span
+from models.localtime import Span, in_hours, local
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +97,53 @@ class SecurityPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class Days:
+    """Local days from ``first`` to ``last``, inclusive (``last`` None: open-ended)."""
+
+    first: date
+    last: date | None = None
+
+    def holds(self, when: datetime) -> bool:
+        day = local(when).date()
+        return self.first <= day and (self.last is None or day <= self.last)
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneRef:
-    """A polygon from the database: an exit, or one subject's forbidden zone."""
+    """A polygon from the database: an exit, or one subject's forbidden zone (of a
+    prohibition order, in force on its days; ``days`` None: always)."""
 
     id: str
     name: str
     geometry: dict[str, Any]
     buffer_m: float = 0.0
     hours: tuple[int, int] | None = None
+    days: Days | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    """A prohibition order (禁止令) as the workers judge it, besides its forbidden zones
+    (:class:`ZoneRef` with the order's days): its home curfew (宵禁, at home within
+    ``home_radius_m`` of ``home`` during the local ``curfew`` hours) and the subjects it
+    forbids the subject to meet (``no_contact``)."""
+
+    id: str
+    subject_id: str
+    days: Days
+    curfew: tuple[int, int] | None = None  # local [from, to), may wrap midnight
+    home: tuple[float, float] | None = None  # lat, lon of the subject's registered home
+    home_radius_m: float = 0.0
+    no_contact: tuple[str, ...] = ()
+
+    def curfew_at(self, when: datetime) -> bool:
+        """Whether the subject must be at home at ``when`` under this order."""
+        return (
+            self.curfew is not None
+            and self.home is not None
+            and self.days.holds(when)
+            and in_hours(when, self.curfew)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +169,7 @@ class Registry:
     county: dict[str, Any] | None = None  # GeoJSON Polygon
     exits: tuple[ZoneRef, ...] = ()
     forbidden: dict[str, tuple[ZoneRef, ...]] = field(default_factory=dict)
+    orders: dict[str, tuple[OrderRef, ...]] = field(default_factory=dict)  # by subject
     periods: tuple[SecurityPeriod, ...] = ()
     closed_months: dict[str, datetime] = field(default_factory=dict)  # month -> close asked
     keys: dict[str, DeviceKey] = field(default_factory=dict)  # by key id

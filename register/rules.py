@@ -3,7 +3,8 @@
 Each check returns nothing or raises :class:`register.core.Refused` saying why, in Chinese
 and English. The numbers are the law's (``../shared/domain.md``): a leave of up to 7 days is
 approved by the judicial office, a longer one by the county bureau, and one approval covers
-at most 30 days; new leave is suspended in a security period except emergencies.
+at most 30 days; new leave is suspended in a security period except emergencies. A
+prohibition order (禁止令) forbids at least one thing, within the term.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
+from alerts.geofence import Area, circle
 from models.limits import MAX_ID
 from models.localtime import local
 from models.values import SecurityPeriod
@@ -107,3 +109,110 @@ def check_leave_decision(
             "安保期间暂停审批请假(紧急情况除外)",
             "new leave is suspended in a security period, except emergencies",
         )
+
+
+# prohibition orders (禁止令) ------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderZone:
+    """A place an order forbids: a circle (``centre`` lat/lon, ``radius_m``) or a GeoJSON
+    ``polygon`` (lon/lat), always or at local ``hours`` [from, to) (may wrap midnight)."""
+
+    name: str
+    centre: tuple[float, float] | None = None
+    radius_m: float | None = None
+    polygon: dict[str, Any] | None = None
+    hours: tuple[int, int] | None = None
+    buffer_m: float = 0.0
+
+    def geometry(self) -> dict[str, Any]:
+        if self.polygon is not None:
+            return self.polygon
+        assert self.centre is not None and self.radius_m is not None
+        return circle(*self.centre, self.radius_m)
+
+
+@dataclass(frozen=True)
+class HomeCurfew:
+    """Be at home, within ``radius_m`` of the registered home, from ``from_hour`` to
+    ``to_hour`` local time (22, 6: overnight): not a forbidden zone at night."""
+
+    from_hour: int
+    to_hour: int
+    radius_m: float
+
+
+def check_hours(hours: tuple[int, int]) -> None:
+    if not all(0 <= h <= 23 for h in hours):
+        raise Refused("时段须在 0 至 23 时之间", "hours run from 0 to 23")
+    if hours[0] == hours[1]:
+        raise Refused("时段的起止不能相同", "the hours must start and end at different times")
+
+
+def check_zone(zone: OrderZone) -> None:
+    """A name; a circle with a positive radius or a valid polygon, not both; valid hours."""
+    if not zone.name.strip():
+        raise Refused("须填写禁止区域名称", "name the forbidden zone")
+    if (zone.polygon is None) == (zone.centre is None):
+        raise Refused("禁止区域须为圆形或多边形之一", "give a zone as a circle or a polygon")
+    if zone.centre is not None:
+        if not (-90 <= zone.centre[0] <= 90 and -180 <= zone.centre[1] <= 180):
+            raise Refused("圆心坐标无效", "the centre is not a position")
+        if zone.radius_m is None or not zone.radius_m > 0:
+            raise Refused("半径须大于0", "the radius must be more than 0 m")
+    try:
+        Area(zone.geometry())
+    except Exception:  # what shapely raises depends on what is wrong with the GeoJSON
+        raise Refused("多边形无效", "the polygon is not a valid GeoJSON polygon") from None
+    if not zone.buffer_m >= 0:
+        raise Refused("缓冲距离不能为负", "the buffer cannot be negative")
+    if zone.hours is not None:
+        check_hours(zone.hours)
+
+
+def check_order(
+    subject_id: str,
+    term: Term,
+    has_home: bool,
+    document: str,
+    issued_by: str,
+    starts_on: date,
+    ends_on: date | None,
+    zones: Sequence[OrderZone],
+    curfew: HomeCurfew | None,
+    no_contact: Sequence[str],
+) -> None:
+    """An order: its document and court, its days within the term, at least one part, each
+    part valid; a curfew needs a home on the register; a named person is someone else."""
+    if not document.strip() or not issued_by.strip():
+        raise Refused("须填写禁止令文书编号和作出机关", "give the order's document and court")
+    if not term.first <= starts_on <= term.last:
+        raise Refused("禁止令须在矫正期内开始", "the order must start within the term")
+    if ends_on is not None and not starts_on <= ends_on <= term.last:
+        raise Refused(
+            "禁止令须在开始后、矫正期内结束", "the order must end after it starts, in the term"
+        )
+    if not zones and curfew is None and not no_contact:
+        raise Refused("禁止令须至少包含一项内容", "an order forbids a zone, hours away or a person")
+    for zone in zones:
+        check_zone(zone)
+    if curfew is not None:
+        check_hours((curfew.from_hour, curfew.to_hour))
+        if not curfew.radius_m > 0:
+            raise Refused("居家范围半径须大于0", "the home radius must be more than 0 m")
+        if not has_home:
+            raise Refused("宵禁须有登记的住址", "a curfew needs the subject's home on the register")
+    if subject_id in no_contact:
+        raise Refused("禁止接触人员不能是本人", "the subject cannot be a person not to meet")
+    if len(set(no_contact)) != len(no_contact):
+        raise Refused("禁止接触人员重复", "a person is named twice")
+
+
+def check_lift(first: date, last: date | None, lifted: bool, on: date, reason: str) -> None:
+    """Lifting an order in force from ``first`` to ``last``: once, on one of its days (its
+    first, when it was entered in error), with the reason."""
+    if lifted:
+        raise Refused("该禁止令已解除", "the order is already lifted")
+    if on < first or (last is not None and on > last):
+        raise Refused("解除日期须在禁止令期限内", "an order is lifted on one of its days")
+    if not reason.strip():
+        raise Refused("须填写解除理由", "give the reason")

@@ -167,10 +167,12 @@ class Pipeline:
         self.county = Area(registry.county) if registry.county else None
         self.exits = tuple(Area(z.geometry, z.buffer_m) for z in registry.exits)
         self._views: dict[tuple[str, str], View] = {}
-        self._groups: dict[str, list[SubjectRef]] = {}
-        for subject in sorted(registry.subjects.values(), key=lambda s: s.id):
-            if subject.case_id is not None:
-                self._groups.setdefault(subject.case_id, []).append(subject)
+        self._cases = {s.id: s.case_id for s in registry.subjects.values()}
+        named = [
+            (o.subject_id, p) for v in registry.orders.values() for o in v for p in o.no_contact
+        ]
+        self._groups = gathering.groups(self._cases, named)
+        self._group_of = {s: g for g, members in self._groups.items() for s in members}
 
     def view(self, subject: SubjectRef, level: str) -> View:
         """The reference data one subject is judged with; built once per subject."""
@@ -191,13 +193,15 @@ class Pipeline:
                 ),
                 zones={
                     b: tuple(
-                        Zone(z.id, z.name, Area(z.geometry, z.buffer_m + b), z.hours) for z in refs
+                        Zone(z.id, z.name, Area(z.geometry, z.buffer_m + b), z.hours, z.days)
+                        for z in refs
                     )
                     for b in buffers
                 },
                 terminals=self.registry.terminals,
                 checkin_period=self.ruleset.levels[level].checkin_period,  # type: ignore[index]
                 positioning=self.registry.positioning.get(subject.id, ()),
+                orders=self.registry.orders.get(subject.id, ()),
             )
         return self._views[key]
 
@@ -478,22 +482,27 @@ class Pipeline:
         return self._alerts(msgspec.structs.replace(state, detection=detection), events + more)
 
     def group_of(self, subject_id: str) -> str | None:
-        """The group (case) whose members' fixes meet in one place, if any."""
-        subject = self.registry.subjects.get(subject_id)
-        return None if subject is None else subject.case_id
+        """The group whose members' fixes meet in one place, if any: the subject's case,
+        joined with the subjects prohibition orders name to its members
+        (:func:`alerts.gathering.groups`)."""
+        return self._group_of.get(subject_id)
 
     def members(self, group: str) -> list[str]:
-        return [s.id for s in self._groups.get(group, ())]
+        return list(self._groups.get(group, ()))
 
-    def group_limits(self, group: str) -> Callable[[datetime], gathering.Limits]:
-        """Gathering distance and dwell at a time: a security period covering any member's
-        office tightens them for the whole group."""
-        offices = {s.office_id for s in self._groups.get(group, ())}
+    def group_limits(self, group: str) -> gathering.Limits:
+        """How the group's pairs are watched at a time: gathering between co-offenders,
+        contact where an order in force names one to the other; a security period covering
+        any member's office tightens the thresholds for the whole group."""
+        members = set(self._groups.get(group, ()))
+        offices = {self.registry.subjects[s].office_id for s in members}
+        orders = [o for s in sorted(members) for o in self.registry.orders.get(s, ())]
 
-        def at(when: datetime) -> gathering.Limits:
+        def at(when: datetime) -> gathering.Watches:
             tight = any(p.covers(when, o) for p in self.registry.periods for o in offices)
             limits = self.policy.security if tight else self.policy.normal
-            return limits.gathering_distance_m, timedelta(seconds=limits.gathering_dwell_s)
+            named = {(o.subject_id, p) for o in orders if o.days.holds(when) for p in o.no_contact}
+            return gathering.watches(limits, self._cases, named)
 
         return at
 

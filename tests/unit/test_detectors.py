@@ -290,7 +290,8 @@ def test_a_late_group_fix_is_refused_and_repeats_change_nothing() -> None:
     f = fix(1, 10 * M, (30.715, 122.455), subject="SS-0010")
     once = gathering.group_push(group, f)
     assert once is not None and gathering.group_push(once, f) is once
-    released, _ = gathering.group_release(once, T0 + 20 * M, lambda _: (100.0, 30 * M))
+    watch = gathering.Watch("gathering", 100.0, 30 * M)
+    released, _ = gathering.group_release(once, T0 + 20 * M, lambda _: lambda a, b: (watch,))
     assert released.at == T0 + 20 * M and not released.pending
     assert gathering.group_push(released, fix(2, 15 * M, (30.715, 122.455))) is None
 

@@ -106,7 +106,7 @@ def test_a_strict_month_with_every_rule_firing_entry_by_entry() -> None:
     assert sorted(r.kind for r in run.recs) == ["admonition"] * 2
     oob = next(e for e in run.entries if e.rule_id == "violation.out_of_bounds")
     assert oob.evidence == ["tr-SS-0001-1", "al-SS-0001-1", "fix-1"]
-    assert all(e.local_month == "2026-11" and e.ruleset_version == "2020.1" for e in run.entries)
+    assert all(e.local_month == "2026-11" and e.ruleset_version == "2020.2" for e in run.entries)
 
 
 def test_a_check_in_outside_the_points_window_still_counts_as_reported() -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +32,7 @@ from models.events import (
     Tick,
     encode,
 )
+from models.values import Days, OrderRef
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from streams.replay import LogRecord, replay
@@ -110,8 +111,16 @@ def ticks() -> list[Tick]:
     return [Tick(event_id=f"tick-{i}", at=T0 + i * 10 * M) for i in range(1, 65)]
 
 
+# SS-0007's prohibition order: at home (Caiyuan) from 14:00 to 18:00, and not to meet
+# SS-0008 or SS-0010 (which joins all four in one group, watched for both kinds).
+ORDER = OrderRef(
+    "po-7", "SS-0007", Days(date(2026, 11, 1)), (14, 18), (30.712, 122.451), 300.0,
+    ("SS-0008", "SS-0010"),
+)  # fmt: skip
+
+
 def pipeline(clock: ManualClock) -> Pipeline:
-    return Pipeline(registry(), load_ruleset(), clock, 1e9)
+    return Pipeline(replace(registry(), orders={"SS-0007": (ORDER,)}), load_ruleset(), clock, 1e9)
 
 
 def signature(alerts: list[AlertEvent]) -> set[tuple[Any, ...]]:
