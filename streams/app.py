@@ -103,6 +103,7 @@ def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = F
     async def forget(sender: Any, *args: Any, **kwargs: Any) -> None:
         w.live.clear()  # another worker may own them next: read the table again
         w.offsets.clear()
+        w.polls.clear()
         w.assigned.clear()
         w.flows.clear()  # held records are not acknowledged: delivered again to the owner
         w.tickets.clear()

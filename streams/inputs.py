@@ -63,7 +63,7 @@ def _agent(
         manual: Any = stream.noack()  # type: ignore[attr-defined]
         async for event in manual.events():
             msg, ticket = event.message, w.deliver(manual, event)
-            w.offsets[msg.topic, msg.partition] = msg.offset
+            w.delivered(msg.topic, msg.partition, msg.offset)
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
                 await w.dead_letter(event, valid)

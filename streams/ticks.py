@@ -40,7 +40,7 @@ def register(w: Worker) -> None:
                 await guarded("refresh-registry", w.reload_registry)()
                 continue
             if isinstance(record, Tick):
-                lagging = w.lagging(partition, await w.highwaters(partition))
+                lagging = w.lagging(partition, tick=True)
                 found, ready = w.flow(partition).tick(record.at, lagging)
                 await release(w, partition, ready)  # held records up to it come first
                 if found is None:

@@ -33,6 +33,7 @@ from typing import Any
 import faust
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka
 from faust.types import TP
 
@@ -62,6 +63,17 @@ class Consumer(aiokafka.Consumer):
             }
         except KafkaError:  # unknown: the worker's grace applies
             return
+
+    def last_poll(self, tp: TP) -> int | None:
+        """When a fetch last answered for the partition (ms; None: not yet, or not ours).
+        The fetcher skips a partition while its fetched records wait for delivery, so its
+        high watermark is only as new as this."""
+        try:
+            consumer = self._thread._ensure_consumer()
+            stamp = consumer.last_poll_timestamp(TopicPartition(*tp))
+        except (AssertionError, AttributeError, IllegalStateError, ConsumerNotStarted):
+            return None
+        return stamp if isinstance(stamp, int) else None
 
     def _new_offset(self, tp: TP) -> int | None:
         """Where to commit: past the acknowledged records that follow the committed offset
@@ -139,10 +151,12 @@ def behind(
     log_start: int | None,
     high: int | None,
     young_s: float,
+    refreshed: bool = True,
 ) -> bool:
     """Whether an input partition still has records on the broker for this worker.
 
-    After a record was delivered: while the high watermark is past it. Before: while the
+    After a record was delivered: while the high watermark is past it, or is not known to
+    be newer than the record (not ``refreshed``: no fetch answered since). Before: while the
     group's committed offset, or with none the log's first offset, is below the high
     watermark, however long the worker takes to deliver them (a slow recovery after a
     crash must not let event time run ahead of them). Only when neither is known (the
@@ -150,7 +164,7 @@ def behind(
     if high is None:
         return True
     if delivered is not None:
-        return delivered + 1 < high
+        return not refreshed or delivered + 1 < high
     start = committed if committed is not None else log_start
     if start is not None:
         return start < high

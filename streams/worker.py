@@ -7,13 +7,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP, EventT, TopicT
 
@@ -62,6 +60,7 @@ class Worker:
     live: dict[bytes, SubjectState] = field(default_factory=dict)
     # The last offset processed per input topic partition (to tell what is caught up).
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    polls: dict[tuple[str, int], int | None] = field(default_factory=dict)  # see delivered
     # Per partition of the co-partitioned inputs: its event time, and the valid records
     # waiting for it to pass them (alerts.order.Partition).
     flows: dict[int, Partition[Any]] = field(default_factory=dict)
@@ -130,10 +129,21 @@ class Worker:
             self.started = True
         return True
 
-    def lagging(self, partition: int, highs: Mapping[TP, int] | None = None) -> list[str]:
+    def delivered(self, topic: str, partition: int, offset: int) -> None:
+        """An input record reached its agent: remember its offset, and the consumer's last
+        fetch of its partition then (a later fetch tells whether more followed it)."""
+        self.offsets[topic, partition] = offset
+        self.polls[topic, partition] = self.last_poll(TP(topic, partition))
+
+    def last_poll(self, tp: TP) -> int | None:
+        last_poll = getattr(self.app.consumer, "last_poll", None)
+        return None if last_poll is None else last_poll(tp)
+
+    def lagging(self, partition: int, tick: bool = False) -> list[str]:
         """The inputs of a partition with records on the broker not yet processed
-        (:func:`streams.transport.behind`), against ``highs`` (the broker's high watermarks,
-        read for a tick) or else the last fetch's."""
+        (:func:`streams.transport.behind`). For a ``tick``, an input whose partition was
+        not fetched again since its last record arrived lags too: its high watermark may
+        be older than records that reached the broker before the tick."""
         out: list[str] = []
         if not self.consuming():
             return out
@@ -141,31 +151,19 @@ class Worker:
         consumer = self.app.consumer
         log_starts = getattr(consumer, "log_starts", {})
         for name, topic, tp in self.inputs_of(partition):
-            high = (highs or {}).get(tp)
-            if high is None:
-                try:
-                    high = consumer.highwater(tp)
-                except (ConsumerNotStarted, AssertionError):
-                    high = None
+            try:
+                high = consumer.highwater(tp)
+            except (ConsumerNotStarted, AssertionError):
+                high = None
             done = self.offsets.get((topic, partition))
+            refreshed = True
+            if tick and done is not None:
+                polled = self.last_poll(tp)
+                refreshed = polled is not None and polled != self.polls.get((topic, partition))
             start = self.committed(topic, partition)
-            if behind(done, start, log_starts.get(tp), high, young):
+            if behind(done, start, log_starts.get(tp), high, young, refreshed):
                 out.append(name)
         return out
-
-    async def highwaters(self, partition: int) -> Mapping[TP, int]:
-        """The broker's high watermarks of a partition's inputs now. A fetch's are older
-        for a partition whose fetched records wait to be delivered (the fetcher does not
-        fetch it again meanwhile): a tick judged on those would run event time ahead of
-        records that reached the broker before it. Empty when the broker does not answer
-        (the last fetch's are used)."""
-        if not self.consuming():
-            return {}
-        try:
-            tps = [tp for _, _, tp in self.inputs_of(partition)]
-            return dict(await self.app.consumer.highwaters(*tps))
-        except (KafkaError, ConsumerNotStarted, AssertionError):
-            return {}
 
     def inputs_of(self, partition: int) -> list[tuple[str, str, TP]]:
         """(name, topic, topic partition) of each input at ``partition``."""
