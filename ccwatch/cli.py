@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
-from ccwatch.register_cli import leave_app, subject_app
+from ccwatch.register_cli import leave_app, order_app, positioning_app, subject_app
 from ccwatch.settings import Settings
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
@@ -35,6 +35,8 @@ db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is
 app.add_typer(db_app, name="db")
 app.add_typer(subject_app, name="subject")
 app.add_typer(leave_app, name="leave")
+app.add_typer(order_app, name="order")
+app.add_typer(positioning_app, name="positioning")
 console = Console()
 
 

@@ -21,10 +21,11 @@ from rich.table import Table
 from ccwatch.settings import Settings
 from models.db import make_engine
 from models.localtime import LOCAL_TZ, local
-from models.reference import CorrectionType, EndReason, Level
-from register import store
+from models.reference import CorrectionType, EndReason, Level, PositioningReason
+from register import orders, positioning, store
 from register.core import Actor, NotFound, Refused
 from register.notify import tell_workers
+from register.rules import HomeCurfew, OrderZone
 
 subject_app = typer.Typer(
     help="The register: intake (入矫), transfer (执行地变更), release (解矫).",
@@ -82,6 +83,15 @@ def _change(kind: str, subject_id: str | None, do: Callable[[Settings], T]) -> T
 
 def _engine(settings: Settings) -> Any:
     return make_engine(settings.database_url)
+
+
+def _read(do: Callable[[Any], T]) -> T:
+    """A read of the register; a subject the actor may not see is exit 1."""
+    try:
+        return do(make_engine(Settings().database_url))
+    except NotFound as missing:
+        _console().print(f"[red]没有该记录 no such record: {escape(str(missing))}[/]")
+        raise typer.Exit(1) from None
 
 
 def _row(leave: dict[str, Any]) -> list[str]:
@@ -239,19 +249,194 @@ def list_leaves(
     subject_id: Annotated[str | None, typer.Argument(help="None: requests pending.")] = None,
 ) -> None:
     """A subject's leaves, or every request waiting for a decision."""
-    engine = make_engine(Settings().database_url)
-    try:
-        found = (
-            store.leaves(engine, _actor(), subject_id)
+    found = _read(
+        lambda e: (
+            store.leaves(e, _actor(), subject_id)
             if subject_id
-            else store.pending_leaves(engine, _actor())
+            else store.pending_leaves(e, _actor())
         )
-    except NotFound:
-        _console().print(f"[red]没有该对象 no such subject: {escape(subject_id or '')}[/]")
-        raise typer.Exit(1) from None
+    )
     table = Table(
         "id", "subject", "status", "from (local)", "to (local)", "destination", "approver"
     )
     for leave in found:
         table.add_row(*_row(leave))
+    _console().print(table)
+
+
+order_app = typer.Typer(
+    help="Prohibition orders (禁止令): forbidden zones, home curfew, persons not to meet.",
+    no_args_is_help=True,
+)
+positioning_app = typer.Typer(
+    help="E-positioning approvals (电子定位审批, art. 29): at most 3 months each.",
+    no_args_is_help=True,
+)
+
+
+def _hours(text: str) -> tuple[int, int]:
+    start, end = text.split("-")
+    return int(start), int(end)
+
+
+def _zone(text: str) -> OrderZone:
+    """``NAME:LAT,LON,RADIUS_M`` with an optional ``@FROM-TO`` (local hours)."""
+    try:
+        name, rest = text.rsplit(":", 1)
+        where, _, hours = rest.partition("@")
+        lat, lon, radius = (float(x) for x in where.split(","))
+        return OrderZone(name, (lat, lon), radius, None, _hours(hours) if hours else None)
+    except ValueError:
+        _console().print(f"[red]a zone is NAME:LAT,LON,RADIUS_M[@FROM-TO]: {escape(text)}[/]")
+        raise typer.Exit(2) from None
+
+
+@order_app.command("issue")
+def order_issue(
+    subject_id: str,
+    document: Annotated[str, typer.Option(help="The order's document number.")],
+    issued_by: Annotated[str, typer.Option(help="The court.")],
+    starts_on: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    ends_on: Annotated[str | None, typer.Option("--to", help="Last day (none: the term).")] = None,
+    zone: Annotated[
+        list[str] | None, typer.Option(help="A forbidden zone: NAME:LAT,LON,RADIUS_M[@FROM-TO].")
+    ] = None,
+    curfew: Annotated[
+        str | None, typer.Option(help="Home curfew FROM-TO:RADIUS_M, e.g. 22-6:200.")
+    ] = None,
+    no_contact: Annotated[list[str] | None, typer.Option(help="A subject not to meet.")] = None,
+) -> None:
+    """Register a prohibition order. A home curfew (be at home between the hours) is not a
+    forbidden zone at night (be away from a place)."""
+    home = None
+    if curfew:
+        hours, _, radius = curfew.partition(":")
+        home = HomeCurfew(*_hours(hours), float(radius))
+    zones = [_zone(z) for z in zone or ()]
+    done = _change(
+        "order.issue",
+        subject_id,
+        lambda s: orders.issue_order(
+            _engine(s),
+            _actor(),
+            subject_id,
+            document=document,
+            issued_by=issued_by,
+            starts_on=date.fromisoformat(starts_on),
+            ends_on=date.fromisoformat(ends_on) if ends_on else None,
+            zones=zones,
+            curfew=home,
+            no_contact=no_contact or (),
+        ),
+    )
+    _console().print(
+        f"禁止令 {escape(done['order_id'])} {escape(subject_id)} from {done['starts_on']}"
+    )
+
+
+@order_app.command("lift")
+def order_lift(
+    order_id: str,
+    on: Annotated[str, typer.Option(help="First day no longer in force, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option()],
+) -> None:
+    """The order and all its parts are no longer in force from a day."""
+    _change(
+        "order.lift",
+        None,
+        lambda s: orders.lift_order(_engine(s), _actor(), order_id, date.fromisoformat(on), reason),
+    )
+    _console().print(f"解除禁止令 {escape(order_id)} from {on}")
+
+
+@order_app.command("list")
+def order_list(subject_id: str) -> None:
+    """A subject's orders, lifted ones too."""
+    found = _read(lambda e: orders.orders(e, _actor(), subject_id))
+    table = Table("id", "document", "from", "last day", "zones", "curfew", "no contact")
+    for o in found:
+        curfew = o["curfew"] or {}
+        table.add_row(
+            escape(o["order_id"]),
+            escape(o["document"]),
+            o["starts_on"],
+            o["last_day"] or "",
+            escape(", ".join(z["name"] for z in o["zones"])),
+            "-".join(str(h) for h in curfew.get("hours") or ()),
+            escape(", ".join(o["no_contact"])),
+        )
+    _console().print(table)
+
+
+@positioning_app.command("approve")
+def positioning_approve(
+    subject_id: str,
+    reason: Annotated[PositioningReason, typer.Option(help="One of art. 29's five cases.")],
+    approved_by: Annotated[str, typer.Option(help="Who approved it (the bureau's head).")],
+    starts_on: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    ends_on: Annotated[str, typer.Option("--to", help="Last day, at most 3 months on.")],
+    note: str = "",
+) -> None:
+    """Record an approval of electronic positioning."""
+    done = _change(
+        "positioning.approve",
+        subject_id,
+        lambda s: positioning.approve_positioning(
+            _engine(s),
+            _actor(),
+            subject_id,
+            reason,
+            approved_by,
+            date.fromisoformat(starts_on),
+            date.fromisoformat(ends_on),
+            note,
+        ),
+    )
+    _console().print(f"电子定位 {escape(done['id'])}: {done['starts_on']} - {done['ends_on']}")
+
+
+@positioning_app.command("extend")
+def positioning_extend(
+    approval_id: str,
+    approved_by: Annotated[str, typer.Option()],
+    ends_on: Annotated[str, typer.Option("--to", help="New last day, at most 3 months more.")],
+    note: str = "",
+) -> None:
+    """Extend an approval from the day after it ends."""
+    done = _change(
+        "positioning.extend",
+        None,
+        lambda s: positioning.extend_positioning(
+            _engine(s), _actor(), approval_id, approved_by, date.fromisoformat(ends_on), note
+        ),
+    )
+    _console().print(f"延长 {escape(done['id'])}: {done['starts_on']} - {done['ends_on']}")
+
+
+@positioning_app.command("revoke")
+def positioning_revoke(approval_id: str) -> None:
+    """End positioning now (the approval and its extensions)."""
+    _change(
+        "positioning.revoke",
+        None,
+        lambda s: positioning.revoke_positioning(_engine(s), _actor(), approval_id),
+    )
+    _console().print(f"撤销 {escape(approval_id)}")
+
+
+@positioning_app.command("expiring")
+def positioning_expiring(
+    within: Annotated[int, typer.Option(help="Days from today.")] = 7,
+) -> None:
+    """Approvals that end within the days given and are not extended."""
+    from ccwatch.web.queries import expiring_approvals
+
+    today = datetime.now(LOCAL_TZ).date()
+    found = _read(lambda e: expiring_approvals(e, None, today, within))
+    table = Table("id", "subject", "office", "ends on", "days left")
+    for a in found:
+        table.add_row(
+            escape(a["id"]), escape(a["subject_id"]), a["office_id"], a["ends_on"],
+            str(a["days_left"]),
+        )  # fmt: skip
     _console().print(table)

@@ -27,7 +27,7 @@ from models.reference import Geofence, GeofenceKind, NoContact, ProhibitionOrder
 from register import rules
 from register.core import Actor, NotFound, Refused, audit
 from register.rules import HomeCurfew, OrderZone
-from register.store import _change, _subject, _term
+from register.store import changing, subject_for, term_of
 
 
 def order_dict(o: ProhibitionOrder) -> dict[str, Any]:
@@ -76,12 +76,12 @@ def issue_order(
     no_contact: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Register an order (its document number and court, its days) with its parts."""
-    with _change(engine) as session:
-        subject = _subject(session, actor, subject_id)
+    with changing(engine) as session:
+        subject = subject_for(session, actor, subject_id)
         home = subject.home_lat is not None and subject.home_lon is not None
         parts = (zones, curfew, no_contact)
         rules.check_order(
-            subject_id, _term(subject), home, document, issued_by, starts_on, ends_on, *parts
+            subject_id, term_of(subject), home, document, issued_by, starts_on, ends_on, *parts
         )
         known = set(session.scalars(select(Subject.id).where(Subject.id.in_(no_contact))))
         if missing := ", ".join(sorted(set(no_contact) - known)):
@@ -115,7 +115,7 @@ def lift_order(
 ) -> dict[str, Any]:
     """The order, all its parts, is no longer in force from ``on`` (lifted by the court, or
     entered in error: then on its first day)."""
-    with _change(engine) as session:
+    with changing(engine) as session:
         order = _order(session, actor, order_id)
         rules.check_lift(order.starts_on, order.last_day(), bool(order.lifted_on), on, reason)
         order.lifted_on = on
@@ -126,7 +126,7 @@ def lift_order(
 def orders(engine: Engine, actor: Actor, subject_id: str) -> list[dict[str, Any]]:
     """A subject's orders, lifted ones too, earliest first."""
     with Session(engine) as session:
-        _subject(session, actor, subject_id)
+        subject_for(session, actor, subject_id)
         rows = session.scalars(
             select(ProhibitionOrder)
             .where(ProhibitionOrder.subject_id == subject_id)
@@ -142,7 +142,7 @@ def _order(session: Session, actor: Actor, order_id: str) -> ProhibitionOrder:
     order = session.get(ProhibitionOrder, order_id)
     if order is None:
         raise NotFound(order_id)
-    _subject(session, actor, order.subject_id)
+    subject_for(session, actor, order.subject_id)
     return order
 
 

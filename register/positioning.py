@@ -22,6 +22,7 @@ from models.localtime import Span
 from models.reference import PositioningApproval, PositioningReason, Subject
 from register.core import Actor, NotFound, Refused, audit
 from register.positioning_rules import DAY, Refusal, approval_refusal, extension_refusal
+from register.store import subject_for
 
 
 def approve_positioning(
@@ -36,7 +37,7 @@ def approve_positioning(
 ) -> dict[str, Any]:
     """Record an approval of ``starts_on`` to ``ends_on`` (local days, inclusive)."""
     with Session(engine) as session, session.begin():
-        subject = _subject(session, actor, subject_id)
+        subject = subject_for(session, actor, subject_id)
         row = _new(actor, subject, reason, approved_by, starts_on, ends_on, note)
         _refuse(approval_refusal(_term(subject), _days(row), _in_force(session, subject_id)))
         return _record(session, actor, "positioning.approve", row)
@@ -116,20 +117,13 @@ def approval_dict(a: PositioningApproval) -> dict[str, Any]:
     }
 
 
-def _subject(session: Session, actor: Actor, subject_id: str) -> Subject:
-    subject = session.get(Subject, subject_id)
-    if subject is None or not actor.may_act_for(subject.office_id):
-        raise NotFound(subject_id)
-    return subject
-
-
 def _approval(
     session: Session, actor: Actor, approval_id: str
 ) -> tuple[PositioningApproval, Subject]:
     found = session.get(PositioningApproval, approval_id)
     if found is None:
         raise NotFound(approval_id)
-    return found, _subject(session, actor, found.subject_id)
+    return found, subject_for(session, actor, found.subject_id)
 
 
 def _new(

@@ -54,19 +54,19 @@ class Intake:
 
 
 @contextmanager
-def _change(engine: Engine) -> Iterator[Session]:
+def changing(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
 
 
-def _subject(session: Session, actor: Actor, subject_id: str) -> Subject:
+def subject_for(session: Session, actor: Actor, subject_id: str) -> Subject:
     found = session.get(Subject, subject_id)
     if found is None or not actor.may_act_for(found.office_id):
         raise NotFound(subject_id)
     return found
 
 
-def _term(s: Subject) -> rules.Term:
+def term_of(s: Subject) -> rules.Term:
     return rules.Term(s.starts_on, s.last_day())
 
 
@@ -111,7 +111,7 @@ def leave_dict(p: LeavePermit) -> dict[str, Any]:
 # intake, transfer, release -------------------------------------------------------------
 def intake(engine: Engine, actor: Actor, new: Intake) -> dict[str, Any]:
     """Enter a subject on the register (入矫), enrolling a signing key for each device."""
-    with _change(engine) as session:
+    with changing(engine) as session:
         if not actor.may_act_for(new.office_id) or session.get(Office, new.office_id) is None:
             raise NotFound(new.office_id)
         officer = session.get(Officer, new.officer_id) if new.officer_id else None
@@ -153,8 +153,8 @@ def transfer(
 ) -> dict[str, Any]:
     """Move a subject's supervision to another office (执行地变更), from now on: alerts
     and points already recorded keep the office they were recorded for."""
-    with _change(engine) as session:
-        subject = _subject(session, actor, subject_id)
+    with changing(engine) as session:
+        subject = subject_for(session, actor, subject_id)
         if session.get(Office, office_id) is None:
             raise Refused("无此司法所", "no such office")
         officer = session.get(Officer, officer_id) if officer_id else None
@@ -171,9 +171,9 @@ def release(
 ) -> dict[str, Any]:
     """End supervision before the term's end (解矫): from ``on`` the subject is not
     tracked, alerted, scored or mapped; the history stays."""
-    with _change(engine) as session:
-        subject = _subject(session, actor, subject_id)
-        rules.check_release(_term(subject), on, reason.value, document)
+    with changing(engine) as session:
+        subject = subject_for(session, actor, subject_id)
+        rules.check_release(term_of(subject), on, reason.value, document)
         subject.released_on, subject.end_reason, subject.end_document = on, reason, document
         audit(session, actor, "register.release", subject_id, on=on.isoformat(), reason=reason)
         return subject_dict(subject)
@@ -191,15 +191,15 @@ def request_leave(
     extends: str | None = None,
 ) -> dict[str, Any]:
     """Record a request to leave the county (请假外出), or to extend an approved leave."""
-    with _change(engine) as session:
-        subject = _subject(session, actor, subject_id)
+    with changing(engine) as session:
+        subject = subject_for(session, actor, subject_id)
         if extends is not None:
             base = _leave(session, actor, extends)
             if base.subject_id != subject_id or base.status != LeaveStatus.APPROVED:
                 raise Refused("只能延长已批准的请假", "only an approved leave can be extended")
             if starts_at != base.ends_at:
                 raise Refused("续假须自原假期结束时开始", "an extension starts when the leave ends")
-        rules.check_leave_request(_term(subject), starts_at, ends_at, destination)
+        rules.check_leave_request(term_of(subject), starts_at, ends_at, destination)
         now = datetime.now(UTC)
         permit = LeavePermit(
             id=derive_id("leave", subject_id, starts_at.isoformat(), now.isoformat()),
@@ -223,7 +223,7 @@ def decide_leave(
 ) -> dict[str, Any]:
     """Approve or reject a requested leave: the office up to 7 days in all (with what it
     extends), the county bureau beyond; in a security period, emergencies only."""
-    with _change(engine) as session:
+    with changing(engine) as session:
         permit = _leave(session, actor, leave_id)
         if permit.status != LeaveStatus.REQUESTED:
             raise Refused("该请假已处理", f"the leave is {permit.status.value}")
@@ -249,7 +249,7 @@ def decide_leave(
 
 def return_early(engine: Engine, actor: Actor, leave_id: str, at: datetime) -> dict[str, Any]:
     """The subject came back before the leave's end (销假): the leave ends at ``at``."""
-    with _change(engine) as session:
+    with changing(engine) as session:
         permit = _leave(session, actor, leave_id)
         if permit.status != LeaveStatus.APPROVED or not permit.starts_at <= at < permit.ends_at:
             raise Refused(
@@ -262,7 +262,7 @@ def return_early(engine: Engine, actor: Actor, leave_id: str, at: datetime) -> d
 
 def cancel_leave(engine: Engine, actor: Actor, leave_id: str) -> dict[str, Any]:
     """Withdraw a request not yet decided."""
-    with _change(engine) as session:
+    with changing(engine) as session:
         permit = _leave(session, actor, leave_id)
         if permit.status != LeaveStatus.REQUESTED:
             raise Refused("只能撤回未审批的请假", "only a request not yet decided can be withdrawn")
@@ -274,7 +274,7 @@ def cancel_leave(engine: Engine, actor: Actor, leave_id: str) -> dict[str, Any]:
 def leaves(engine: Engine, actor: Actor, subject_id: str) -> list[dict[str, Any]]:
     """A subject's leaves, newest first."""
     with Session(engine) as session:
-        _subject(session, actor, subject_id)
+        subject_for(session, actor, subject_id)
         rows = session.scalars(
             select(LeavePermit)
             .where(LeavePermit.subject_id == subject_id)
@@ -301,7 +301,7 @@ def _leave(session: Session, actor: Actor, leave_id: str) -> LeavePermit:
     permit = session.get(LeavePermit, leave_id)
     if permit is None:
         raise NotFound(leave_id)
-    _subject(session, actor, permit.subject_id)
+    subject_for(session, actor, permit.subject_id)
     return permit
 
 

@@ -18,10 +18,11 @@ from sqlalchemy import Engine
 from ccwatch.settings import Settings
 from ccwatch.web.auth import Principal, principal
 from models.limits import MAX_ID
-from models.reference import CorrectionType, EndReason, Level
-from register import store
+from models.reference import CorrectionType, EndReason, Level, PositioningReason
+from register import orders, positioning, store
 from register.core import Actor, NotFound, Refused
 from register.notify import tell_workers
+from register.rules import HomeCurfew, OrderZone
 
 User = Annotated[Principal, Depends(principal)]
 T = TypeVar("T")
@@ -80,6 +81,67 @@ class ReturnBody(BaseModel):
 
 class DecisionBody(BaseModel):
     note: Text = ""
+
+
+Hour = Annotated[int, Field(ge=0, le=23)]
+
+
+class ZoneBody(BaseModel):
+    """A circle (``lat``, ``lon``, ``radius_m``) or a GeoJSON polygon (lon/lat)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    radius_m: Annotated[float, Field(gt=0, le=50_000)] | None = None
+    polygon: dict[str, Any] | None = None
+    from_hour: Hour | None = None
+    to_hour: Hour | None = None
+
+    def value(self) -> OrderZone:
+        centre = (self.lat, self.lon) if self.lat is not None and self.lon is not None else None
+        hours = None
+        if self.from_hour is not None and self.to_hour is not None:
+            hours = (self.from_hour, self.to_hour)
+        return OrderZone(self.name, centre, self.radius_m, self.polygon, hours)
+
+
+class CurfewBody(BaseModel):
+    from_hour: Hour
+    to_hour: Hour
+    radius_m: Annotated[float, Field(gt=0, le=5_000)]
+
+
+class OrderBody(BaseModel):
+    document: Annotated[str, Field(min_length=1, max_length=128)]
+    issued_by: Annotated[str, Field(min_length=1, max_length=128)]
+    starts_on: date
+    ends_on: date | None = None
+    zones: Annotated[list[ZoneBody], Field(max_length=20)] = []
+    curfew: CurfewBody | None = None
+    no_contact: Annotated[list[Id], Field(max_length=20)] = []
+
+
+class LiftBody(BaseModel):
+    on: date
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class PositioningBody(BaseModel):
+    reason: PositioningReason
+    approved_by: Annotated[str, Field(min_length=1, max_length=128)]
+    starts_on: date
+    ends_on: date
+    note: Text = ""
+
+
+class ExtendBody(BaseModel):
+    approved_by: Annotated[str, Field(min_length=1, max_length=128)]
+    ends_on: date
+    note: Text = ""
+
+
+class RevokeBody(BaseModel):
+    at: Aware | None = None
 
 
 def actor(who: Principal) -> Actor:
@@ -198,6 +260,81 @@ def routes(engine: Engine, settings: Settings) -> APIRouter:
             lambda: store.decide_leave(
                 engine, actor(who), leave_id, decision == "approve", body.note
             ),
+        )
+
+    # prohibition orders (禁止令) ------------------------------------------------------
+    @api.get("/subjects/{subject_id}/orders")
+    async def subject_orders(subject_id: str, who: User) -> list[dict[str, Any]]:
+        return await read(lambda: orders.orders(engine, actor(who), subject_id))
+
+    @api.post("/subjects/{subject_id}/orders", status_code=201)
+    async def issue_order(subject_id: str, body: OrderBody, who: User) -> dict[str, Any]:
+        """Register a prohibition order: forbidden zones, a home curfew (宵禁: be at home in
+        given hours, not a forbidden zone at night), persons not to meet."""
+        curfew = HomeCurfew(**body.curfew.model_dump()) if body.curfew else None
+        return await change(
+            "order.issue",
+            subject_id,
+            lambda: orders.issue_order(
+                engine,
+                actor(who),
+                subject_id,
+                document=body.document,
+                issued_by=body.issued_by,
+                starts_on=body.starts_on,
+                ends_on=body.ends_on,
+                zones=[z.value() for z in body.zones],
+                curfew=curfew,
+                no_contact=body.no_contact,
+            ),
+        )
+
+    @api.post("/orders/{order_id}/lift")
+    async def lift_order(order_id: str, body: LiftBody, who: User) -> dict[str, Any]:
+        return await change(
+            "order.lift",
+            None,
+            lambda: orders.lift_order(engine, actor(who), order_id, body.on, body.reason),
+        )
+
+    # e-positioning approvals (art. 29) --------------------------------------------------
+    @api.post("/subjects/{subject_id}/positioning", status_code=201)
+    async def approve_positioning(
+        subject_id: str, body: PositioningBody, who: User
+    ) -> dict[str, Any]:
+        """Record an approval of electronic positioning (at most 3 months)."""
+        return await change(
+            "positioning.approve",
+            subject_id,
+            lambda: positioning.approve_positioning(
+                engine,
+                actor(who),
+                subject_id,
+                body.reason,
+                body.approved_by,
+                body.starts_on,
+                body.ends_on,
+                body.note,
+            ),
+        )
+
+    @api.post("/positioning/{approval_id}/extend", status_code=201)
+    async def extend_positioning(approval_id: str, body: ExtendBody, who: User) -> dict[str, Any]:
+        """Extend an approval by at most 3 months, from the day after it ends."""
+        return await change(
+            "positioning.extend",
+            None,
+            lambda: positioning.extend_positioning(
+                engine, actor(who), approval_id, body.approved_by, body.ends_on, body.note
+            ),
+        )
+
+    @api.post("/positioning/{approval_id}/revoke")
+    async def revoke_positioning(approval_id: str, body: RevokeBody, who: User) -> dict[str, Any]:
+        return await change(
+            "positioning.revoke",
+            None,
+            lambda: positioning.revoke_positioning(engine, actor(who), approval_id, body.at),
         )
 
     return api

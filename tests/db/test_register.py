@@ -235,3 +235,33 @@ def test_the_register_from_the_command_line(url: str) -> None:
     assert runner.invoke(app, ["subject", "transfer", "SS-404", "--office", "gouqi"]).exit_code == 1
     actor = f"cli:{getpass.getuser()}"
     assert (actor, "register.intake", "SS-9002") in _actions(url)
+
+
+def test_orders_and_positioning_approvals_from_the_command_line(url: str) -> None:
+    runner = CliRunner()
+    today = NOW.date()
+    issued = runner.invoke(
+        app,
+        [
+            "order", "issue", "SS-0001", "--document", "(2026)禁字1号",
+            "--issued-by", "嵊泗县人民法院", "--from", today.isoformat(),
+            "--zone", "网吧[b]:30.72,122.45,80@20-6", "--curfew", "22-6:200",
+            "--no-contact", "SS-0002",
+        ],
+    )  # fmt: skip
+    assert issued.exit_code == 0, issued.output
+    listed = runner.invoke(app, ["order", "list", "SS-0001"])
+    assert "网吧[b]" in listed.output and "22-6" in listed.output and "SS-0002" in listed.output
+    bad = runner.invoke(app, ["order", "issue", "SS-0001", "--document", "x", "--issued-by",
+                              "y", "--from", today.isoformat(), "--zone", "nowhere"])  # fmt: skip
+    assert bad.exit_code == 2
+    expiring = runner.invoke(app, ["positioning", "expiring", "--within", "92"])
+    assert expiring.exit_code == 0, expiring.output
+    [first] = re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", expiring.output)[:1] or [""]
+    too_long = runner.invoke(
+        app,
+        ["positioning", "extend", first or "none", "--approved-by", "王局长",
+         "--to", (today + timedelta(days=400)).isoformat()],
+    )  # fmt: skip
+    assert too_long.exit_code in (1, 2)  # refused (or, with no approval ending, not found)
+    assert ("cli:" + getpass.getuser(), "order.issue") in {(u, a) for u, a, _ in _actions(url)}

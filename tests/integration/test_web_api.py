@@ -314,3 +314,46 @@ def test_register_statistics_are_scoped_and_audited(api: tuple[TestClient, Setti
     with Session(engine) as session:
         actions = {(e.user_id, e.action, e.target) for e in session.scalars(select(AuditEntry))}
     assert {("cy", "stats.read", "2026-11"), ("cc", "stats.read", "2026")} <= actions
+
+
+def test_orders_and_positioning_approvals_through_the_api(
+    api: tuple[TestClient, Settings],
+) -> None:
+    client, settings = api
+    cy = {"X-CSRF-Token": login(client, "cy")}
+    today = NOW.date()
+    order = {
+        "document": "(2026)浙0922刑初77号禁止令",
+        "issued_by": "嵊泗县人民法院",
+        "starts_on": today.isoformat(),
+        "zones": [{"name": "网吧 <i>cafe</i>", "lat": 30.72, "lon": 122.45, "radius_m": 80,
+                   "from_hour": 20, "to_hour": 6}],
+        "curfew": {"from_hour": 22, "to_hour": 6, "radius_m": 200},
+        "no_contact": ["SS-0002"],
+    }  # fmt: skip
+    issued = client.post("/api/subjects/SS-0001/orders", headers=cy, json=order)
+    assert issued.status_code == 201, issued.text
+    order_id = issued.json()["order_id"]
+    bad = client.post(
+        "/api/subjects/SS-0001/orders", headers=cy, json=order | {"no_contact": ["SS-0001"]}
+    )
+    assert bad.status_code == 422 and bad.json()["detail"]["zh"]
+    assert client.post("/api/subjects/SS-0030/orders", headers=cy, json=order).status_code == 404
+    assert [o["order_id"] for o in client.get("/api/subjects/SS-0001/orders").json()] == [order_id]
+    lifted = client.post(
+        f"/api/orders/{order_id}/lift",
+        headers=cy,
+        json={"on": (today + timedelta(days=1)).isoformat(), "reason": "法院撤销"},
+    )
+    assert lifted.status_code == 200, lifted.text
+    approval = {
+        "reason": "prohibition_order",
+        "approved_by": "县司法局王局长",
+        "starts_on": (today + timedelta(days=400)).isoformat(),
+        "ends_on": (today + timedelta(days=500)).isoformat(),
+    }
+    too_long = client.post("/api/subjects/SS-0001/positioning", headers=cy, json=approval)
+    assert too_long.status_code == 422  # more than 3 months (and it may overlap the seed's)
+    changes = [(p, decode_control(v)) for p, v in records(settings, settings.topics.control)]
+    told = {c.change for _, c in changes if isinstance(c, RegisterChanged)}
+    assert {"order.issue", "order.lift"} <= told
