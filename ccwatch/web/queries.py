@@ -20,6 +20,7 @@ from models.reference import (
     LeavePermit,
     Office,
     PositioningApproval,
+    ProhibitionOrder,
     SecurityPeriodRow,
     Subject,
 )
@@ -319,10 +320,17 @@ def geo(engine: Engine, who: Principal) -> dict[str, Any]:
         ):
             open_types.setdefault(sid, []).append(kind)
         allowed = set(session.scalars(visible))
+        day = today()
+        lapsed = {
+            o.id
+            for o in session.scalars(select(ProhibitionOrder))
+            if o.starts_on > day or ((ends := o.last_day()) is not None and ends < day)
+        }
     features: list[dict[str, Any]] = []
     for f in fences:
-        if f.kind.value == "forbidden" and f.subject_id not in allowed:
-            continue
+        forbidden = f.kind.value == "forbidden"
+        if forbidden and (f.subject_id not in allowed or f.order_id in lapsed):
+            continue  # another office's, a released subject's, or an order not in force
         features.append(
             {
                 "type": "Feature",

@@ -4,7 +4,7 @@ registry; refused whole when anything is wrong (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models.access import AuditEntry
 from models.db import make_engine
+from models.localtime import LOCAL_TZ
 from models.reference import Geofence, NoContact, ProhibitionOrder, Subject
 from models.registry import load_registry, load_snapshot, save_snapshot
 from models.values import Days
@@ -147,3 +148,27 @@ def test_a_repeated_order_another_offices_subject_and_no_home(url: str) -> None:
         subject.home_lat = subject.home_lon = None
     with pytest.raises(Refused, match="needs the subject's home"):
         _issue(url, subject="SS-0008", document="(2026)浙0922刑初89号", no_contact=())
+
+
+def test_the_map_draws_the_zones_of_orders_in_force_only(url: str) -> None:
+    from ccwatch.web.auth import Principal
+    from ccwatch.web.queries import geo
+    from models.access import Role
+
+    engine = make_engine(url)
+    today = datetime.now(LOCAL_TZ).date()
+    zone = OrderZone("赌场 casino", (30.72, 122.45), 80.0)
+    made = issue_order(engine, CAIYUAN, "SS-0001", document="禁1", issued_by="法院",
+                       starts_on=today - timedelta(days=10), zones=[zone])  # fmt: skip
+    who = Principal("cc", "cc", Role.COMMAND, None)
+
+    def drawn() -> set[str]:
+        return {
+            f["properties"]["name"]
+            for f in geo(engine, who)["features"]
+            if f["properties"]["kind"] == "forbidden"
+        }
+
+    assert "赌场 casino" in drawn()
+    lift_order(engine, CAIYUAN, made["order_id"], today, "法院撤销")
+    assert "赌场 casino" not in drawn()
