@@ -93,6 +93,8 @@ def register(w: Worker) -> None:
             if isinstance(seen, Rejection) or seen.subject_id not in w.pipeline.registry.subjects:
                 continue
             current = w.current(event.key)
+            if w.stale(event):
+                continue
             outcome = w.pipeline.apply_sighting(current, seen)
             await persist("publishing a sighting", w.publish, event.key, current, outcome)
 

@@ -97,6 +97,8 @@ async def release(w: Worker, partition: int, ready: list[Held]) -> None:
 async def _apply(w: Worker, partition: int, held: Held) -> None:
     started, name, event, record = time.perf_counter(), held.name, held.event, held.record
     current = w.current(held.key)
+    if w.stale(event):
+        return  # not acknowledged: the partition's owner applies it
     judged = current.detection.at
     if judged is not None and record.occurred_at < judged:
         metrics.LATE.labels(name).inc()  # event time already judged past it
@@ -117,6 +119,8 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         metrics.LATE_ARRIVALS.labels(name).inc()
     if outcome.unapproved:
         metrics.UNAPPROVED.labels(name).inc()
+    if w.stale(event):
+        return
     await w.publish(held.key, current, outcome)
     if isinstance(record, LocationFix) and outcome.judged:
         await _located(w, partition, record)

@@ -51,6 +51,8 @@ def register(w: Worker) -> None:
                 if partition_of(key, n) != partition:
                     continue
                 current = w.current(key)
+                if w.stale(event):
+                    break  # a rebalance while ticking: the partition's owner ticks again
                 if isinstance(record, MonthClose):
                     outcome = w.pipeline.close_month(current, subject_id, record)
                 else:

@@ -183,6 +183,14 @@ class Worker:
         snapshot = self.settings.registry_snapshot
         await blocking(save_snapshot, registry, snapshot, timeout=self.db_timeout)
 
+    def stale(self, event: EventT[Any]) -> bool:
+        """Whether a record was fetched before the latest rebalance: its partition may be
+        another worker's now, so it decides nothing here (the owner reads it again from the
+        committed offset). Faust drops such records before delivery; this covers those
+        delivered just before, whose processing reaches the state after it."""
+        fetched = event.message.generation_id
+        return fetched is not None and fetched != self.app.consumer_generation_id
+
     def current(self, key: bytes) -> SubjectState:
         found = self.live.get(key)
         return found if found is not None else restore_state(self.tables["subjects"].get(key))

@@ -111,3 +111,23 @@ async def test_a_fix_without_a_positioning_approval_is_counted_not_judged(
     assert sent["alerts"] == [] and sent["groups"] == [] and sent["dead-letter"] == []
     assert _count(metrics.UNAPPROVED, "locations") == before + 1
     assert metrics.EVENTS.labels("locations", "ok", "")._value.get() == ok + 1
+
+
+async def test_a_record_fetched_before_a_rebalance_is_not_applied_after_it(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """A record delivered in one assignment generation and reached after a rebalance (its
+    partition may be another worker's now) decides nothing: its state is not ours to read
+    or write, and the owner reads it again from the committed offset."""
+    w, sent = worker
+    read = w.current
+
+    def after_a_rebalance(key: bytes) -> Any:
+        w.app.consumer_generation_id += 1  # the group moved on while the record waited
+        return read(key)
+
+    w.current = after_a_rebalance  # type: ignore[method-assign]
+    record = fix(1, M, OUTSIDE, subject="SS-0003")
+    async with w.app.agents["locations"].test_context() as ctx:
+        await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
+    assert sent["alerts"] == [] and b"SS-0003" not in w.tables["subjects"]
