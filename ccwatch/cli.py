@@ -20,7 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
-from ccwatch.register_cli import leave_app, order_app, positioning_app, subject_app
+from ccwatch.register_cli import (
+    leave_app,
+    office_app,
+    order_app,
+    positioning_app,
+    subject_app,
+    terminal_app,
+)
 from ccwatch.settings import Settings
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
@@ -37,6 +44,8 @@ app.add_typer(subject_app, name="subject")
 app.add_typer(leave_app, name="leave")
 app.add_typer(order_app, name="order")
 app.add_typer(positioning_app, name="positioning")
+app.add_typer(office_app, name="office")
+app.add_typer(terminal_app, name="terminal")
 console = Console()
 
 

@@ -1,4 +1,5 @@
-"""``ccwatch subject`` and ``ccwatch leave``: the register from the command line.
+"""``ccwatch subject``, ``leave``, ``order``, ``positioning``, ``office`` and ``terminal``: the
+register and its reference data from the command line.
 
 The operator at the command line acts for the county bureau (the audit log names them as
 ``cli:<login>``). Each change is checked, audited and told to the workers like one made in
@@ -21,8 +22,8 @@ from rich.table import Table
 from ccwatch.settings import Settings
 from models.db import make_engine
 from models.localtime import LOCAL_TZ, local
-from models.reference import CorrectionType, EndReason, Level, PositioningReason
-from register import orders, positioning, store
+from models.reference import CorrectionType, EndReason, Level, PositioningReason, Zone
+from register import admin, orders, positioning, store
 from register.core import Actor, NotFound, Refused
 from register.notify import tell_workers
 from register.rules import HomeCurfew, OrderZone
@@ -94,6 +95,16 @@ def _read(do: Callable[[Any], T]) -> T:
         raise typer.Exit(1) from None
 
 
+def _place(text: str) -> tuple[float, float]:
+    """``LAT,LON``."""
+    try:
+        lat, lon = (float(x) for x in text.split(","))
+    except ValueError:
+        _console().print(f"[red]a place is LAT,LON: {escape(text)}[/]")
+        raise typer.Exit(2) from None
+    return lat, lon
+
+
 def _row(leave: dict[str, Any]) -> list[str]:
     """A leave as printed: id, subject, status, local window, destination, approver."""
     starts, ends = (local(datetime.fromisoformat(leave[k])) for k in ("starts_at", "ends_at"))
@@ -129,7 +140,6 @@ def intake(
     case: Annotated[str | None, typer.Option(help="Co-offenders share a case id.")] = None,
 ) -> None:
     """Enter a subject on the register and enrol a signing key for each device."""
-    where = tuple(float(x) for x in home.split(",")) if home else None
     new = store.Intake(
         subject_id=subject_id,
         name=name,
@@ -141,7 +151,7 @@ def intake(
         office_id=office,
         officer_id=officer,
         level=level,
-        home=(where[0], where[1]) if where else None,
+        home=_place(home) if home else None,
         devices=tuple(device or ()),
         case_id=case,
     )
@@ -438,5 +448,105 @@ def positioning_expiring(
         table.add_row(
             escape(a["id"]), escape(a["subject_id"]), a["office_id"], a["ends_on"],
             str(a["days_left"]),
+        )  # fmt: skip
+    _console().print(table)
+
+
+office_app = typer.Typer(
+    help="Judicial offices (司法所): add or update, list.", no_args_is_help=True
+)
+terminal_app = typer.Typer(
+    help="Self-service terminals (自助矫正终端): add (with a signing key), move, retire, list.",
+    no_args_is_help=True,
+)
+Place = Annotated[str | None, typer.Option(help="LAT,LON; default: the office's location.")]
+
+
+def _at(location: str | None) -> tuple[float, float] | None:
+    return _place(location) if location else None
+
+
+@office_app.command("add")
+def office_add(
+    office_id: str,
+    name_zh: Annotated[str, typer.Option("--zh", help="Chinese name, e.g. 菜园镇司法所.")],
+    name_en: Annotated[str, typer.Option("--en", help="English name.")],
+    zone: Annotated[Zone, typer.Option()],
+    location: Annotated[str, typer.Option(help="LAT,LON")],
+) -> None:
+    """Add an office, or update the names, zone and location of one."""
+    lat, lon = _place(location)
+    fields = admin.OfficeFields(office_id, name_zh, name_en, zone, lat, lon)
+    done = _change("office.save", None, lambda s: admin.save_office(_engine(s), _actor(), fields))
+    _console().print(f"{'新增 added' if done['created'] else '更新 updated'} {escape(office_id)}")
+
+
+@office_app.command("list")
+def office_list() -> None:
+    """Every office."""
+    table = Table("id", "名称", "name", "zone", "lat", "lon")
+    for o in _read(admin.offices):
+        table.add_row(
+            escape(o["office_id"]), escape(o["name_zh"]), escape(o["name_en"]), o["zone"],
+            str(o["lat"]), str(o["lon"]),
+        )  # fmt: skip
+    _console().print(table)
+
+
+@terminal_app.command("add")
+def terminal_add(
+    terminal_id: str, office: Annotated[str, typer.Option()], location: Place = None
+) -> None:
+    """Add a terminal to an office and enrol its signing key; prints the secret, once, for
+    the terminal."""
+    done = _change(
+        "terminal.add",
+        None,
+        lambda s: admin.add_terminal(_engine(s), _actor(), terminal_id, office, _at(location)),
+    )
+    _console().print(f"终端 {escape(terminal_id)} at {escape(office)}: key {done['key_id']}")
+    _console().print("secret (shown once, give it to the terminal only):")
+    print(done["secret"])
+
+
+@terminal_app.command("move")
+def terminal_move(
+    terminal_id: str, office: Annotated[str, typer.Option()], location: Place = None
+) -> None:
+    """Move a terminal in service to another office."""
+    _change(
+        "terminal.move",
+        None,
+        lambda s: admin.move_terminal(_engine(s), _actor(), terminal_id, office, _at(location)),
+    )
+    _console().print(f"终端 {escape(terminal_id)} -> {escape(office)}")
+
+
+@terminal_app.command("retire")
+def terminal_retire(
+    terminal_id: str,
+    at: Annotated[
+        str | None, typer.Option(help="Local time, YYYY-MM-DDTHH:MM; default now.")
+    ] = None,
+) -> None:
+    """Take a terminal out of service: its keys are retired from --at (default now)."""
+    done = _change(
+        "terminal.retire",
+        None,
+        lambda s: admin.retire_terminal(
+            _engine(s), _actor(), terminal_id, _when(at) if at else None
+        ),
+    )
+    _console().print(f"停用 {escape(terminal_id)} from {done['retired_at']}")
+
+
+@terminal_app.command("list")
+def terminal_list(office: Annotated[str | None, typer.Option()] = None) -> None:
+    """Terminals, retired ones too, with their keys in force (never the secrets)."""
+    table = Table("id", "office", "lat", "lon", "keys in force", "retired (UTC)")
+    for t in _read(lambda e: admin.terminals(e, office)):
+        table.add_row(
+            escape(t["terminal_id"]), escape(t["office_id"]), str(t["lat"]), str(t["lon"]),
+            ", ".join(t["keys"]), t["retired_at"] or "",
         )  # fmt: skip
     _console().print(table)

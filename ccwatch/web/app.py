@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from ccwatch.settings import Settings
-from ccwatch.web import queries, register_api
+from ccwatch.web import admin_api, queries, register_api
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
 from ccwatch.web.feed import AlertFeed
 from models.access import Role
@@ -90,13 +90,28 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = Jinja2Templates(directory=HERE / "templates")
     app.include_router(register_api.routes(engine, settings))
+    app.include_router(admin_api.routes(engine, settings))
 
     # pages ----------------------------------------------------------------------------
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def board(request: Request) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(request, "board.html.j2", {"s": request.session})
+    def page(path: str, template: str, *roles: Role) -> None:
+        """A page for the logged-in user (of one of ``roles``, if given); its data comes
+        from the API, which checks the same."""
+
+        @app.get(path, response_class=HTMLResponse, include_in_schema=False)
+        async def show(request: Request) -> Any:
+            if "user" not in request.session:
+                return RedirectResponse("/login")
+            if roles and request.session["role"] not in roles:
+                return RedirectResponse("/")
+            return pages.TemplateResponse(request, template, {"s": request.session})
+
+    page("/", "board.html.j2")
+    page("/map", "map.html.j2")
+    page("/stats", "stats.html.j2")
+    page("/leaves", "leaves.html.j2")
+    page("/periods", "periods.html.j2")
+    page("/register", "register.html.j2")
+    page("/admin", "admin.html.j2", Role.ADMIN)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -238,12 +253,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         await asyncio.to_thread(queries.audit, engine, who, "map.read", "positions")
         return await asyncio.to_thread(queries.geo, engine, who)
 
-    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
-    async def map_page(request: Request) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(request, "map.html.j2", {"s": request.session})
-
     # e-positioning approvals ------------------------------------------------------------
     @app.get("/api/positioning/expiring", tags=["subjects"])
     async def expiring_positioning(
@@ -281,12 +290,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         )
         return await asyncio.to_thread(queries.register_stats, engine, who, span, day)
 
-    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
-    async def stats_page(request: Request) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(request, "stats.html.j2", {"s": request.session})
-
     @app.post("/api/users", tags=["admin"], status_code=201)
     async def add_user(body: NewUser, who: User) -> dict[str, str]:
         """Administrators create users (the password is hashed with argon2id)."""
@@ -320,18 +323,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return pages.TemplateResponse(
             request, "subject.html.j2", {"s": request.session, "subject_id": subject_id}
         )
-
-    @app.get("/leaves", response_class=HTMLResponse, include_in_schema=False)
-    async def leaves_page(request: Request) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(request, "leaves.html.j2", {"s": request.session})
-
-    @app.get("/periods", response_class=HTMLResponse, include_in_schema=False)
-    async def periods_page(request: Request) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(request, "periods.html.j2", {"s": request.session})
 
     @app.get("/api/audit", tags=["admin"])
     async def audit_log(who: User, limit: int = 200) -> list[dict[str, Any]]:

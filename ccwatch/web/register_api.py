@@ -148,26 +148,32 @@ def actor(who: Principal) -> Actor:
     return Actor(who.id, who.office_scope)
 
 
+async def run_change(
+    settings: Settings, kind: str, subject_id: str | None, do: Callable[[], T]
+) -> T:
+    """Run a register change; tell the workers; refusals are 422, hidden records 404."""
+    try:
+        done = await asyncio.to_thread(do)
+    except NotFound:
+        raise HTTPException(404, "no such record") from None
+    except Refused as refused:
+        raise HTTPException(422, refused.as_dict()) from None
+    await asyncio.to_thread(
+        tell_workers,
+        settings.kafka_bootstrap,
+        settings.topics,
+        settings.partitions,
+        kind,
+        subject_id,
+    )
+    return done
+
+
 def routes(engine: Engine, settings: Settings) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["register"])
 
     async def change(kind: str, subject_id: str | None, do: Callable[[], T]) -> T:
-        """Run a register change; tell the workers; refusals are 422, hidden records 404."""
-        try:
-            done = await asyncio.to_thread(do)
-        except NotFound:
-            raise HTTPException(404, "no such subject or leave") from None
-        except Refused as refused:
-            raise HTTPException(422, refused.as_dict()) from None
-        await asyncio.to_thread(
-            tell_workers,
-            settings.kafka_bootstrap,
-            settings.topics,
-            settings.partitions,
-            kind,
-            subject_id,
-        )
-        return done
+        return await run_change(settings, kind, subject_id, do)
 
     async def read(do: Callable[[], T]) -> T:
         try:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -22,6 +23,9 @@ from models.access import Role, User
 from models.localtime import LOCAL_TZ
 from tests.integration.harness import REPO, System
 from tests.integration.test_detection import fix
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -38,21 +42,41 @@ WORKER_SETTINGS = {"tick_interval_s": 0}
 PASSWORD = "correct horse battery"
 
 
+def add_user(
+    system: System, user_id: str, name: str, role: Role, office: str | None = None
+) -> None:
+    with Session(system.engine) as session, session.begin():
+        session.merge(
+            User(
+                id=user_id,
+                name=name,
+                role=role,
+                office_id=office,
+                password_hash=hash_password(PASSWORD),
+            )
+        )
+
+
+def backend(system: System) -> str:
+    """sqlite or postgresql, for the screenshots' names."""
+    return system.settings.database_url.split(":", 1)[0].split("+")[0]
+
+
+def log_in(page: Page, site: str, user: str) -> None:
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/")
+
+
 @pytest.fixture(scope="module")
 def site(system: System) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: install Debian's chromium")
         pytest.skip("no chromium on this machine")
-    with Session(system.engine) as session, session.begin():
-        session.merge(
-            User(
-                id="duty",
-                name="值班员 duty officer",
-                role=Role.COMMAND,
-                password_hash=hash_password(PASSWORD),
-            )
-        )
+    add_user(system, "duty", "值班员 duty officer", Role.COMMAND)
     port = free_port()
     settings = system.settings.model_copy(update={"web_secret": "browser-test"})
     server = uvicorn.Server(
@@ -73,15 +97,11 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    stem = system.settings.database_url.split(":", 1)[0].split("+")[0]
+    stem = backend(system)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{site}/login")
-        page.fill("input[name=username]", "duty")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
+        log_in(page, site, "duty")
         page.wait_for_timeout(1500)  # the board is listening (server-sent events)
 
         now = datetime.now(UTC)
@@ -112,32 +132,16 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
 def test_a_leave_asked_on_the_subject_page_and_decided_on_the_leave_page(
     site: str, system: System
 ) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    with Session(system.engine) as session, session.begin():
-        session.merge(
-            User(
-                id="cy-browser",
-                name="菜园所干警",
-                role=Role.OFFICER,
-                office_id="caiyuan",
-                password_hash=hash_password(PASSWORD),
-            )
-        )
-    stem = system.settings.database_url.split(":", 1)[0].split("+")[0]
+    add_user(system, "cy-browser", "菜园所干警", Role.OFFICER, "caiyuan")
+    stem = backend(system)
     start = (datetime.now(UTC) + timedelta(days=2)).astimezone(LOCAL_TZ)
-
-    def log_in(page: Page, user: str) -> None:
-        page.goto(f"{site}/login")
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         officer = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-        log_in(officer, "cy-browser")
+        log_in(officer, site, "cy-browser")
         officer.goto(f"{site}/subjects/SS-0001")
         officer.fill("input[name=starts_at]", f"{start:%Y-%m-%dT08:00}")
         officer.fill("input[name=ends_at]", f"{start + timedelta(days=10):%Y-%m-%dT18:00}")
@@ -157,11 +161,74 @@ def test_a_leave_asked_on_the_subject_page_and_decided_on_the_leave_page(
         officer.screenshot(path=ARTIFACTS / f"leave-refused-{stem}.png")
 
         bureau = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
-        log_in(bureau, "duty")
+        log_in(bureau, site, "duty")
         bureau.goto(f"{site}/leaves")
         bureau.click("#pending tr:has-text('SS-0001') button[data-decision=approve]")
         bureau.wait_for_selector("#outcome.accepted")
         bureau.wait_for_selector("#pending tr:has-text('SS-0001')", state="detached")
         officer.goto(f"{site}/subjects/SS-0001")
         assert officer.wait_for_selector("#leaves tr:has-text('approved')") is not None
+        browser.close()
+
+
+def test_a_subject_taken_in_on_the_register_page_then_given_an_order_on_its_page(
+    site: str, system: System
+) -> None:
+    from playwright.sync_api import Dialog, sync_playwright
+
+    add_user(system, "cy-register", "菜园所干警", Role.OFFICER, "caiyuan")
+    stem = backend(system)
+    today = datetime.now(LOCAL_TZ).date()
+    hostile = "李四 <img src=x onerror=alert(1)>"
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+
+        def seen(dialog: Dialog) -> None:  # an alert() would be script run from user text
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", seen)
+        log_in(page, site, "cy-register")
+
+        page.goto(f"{site}/register")
+        intake = {
+            "subject_id": "SS-9101", "name": hostile, "decided_by": "嵊泗县人民法院",
+            "decision_no": "(2026)浙0922刑初101号", "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=365)).isoformat(), "officer_id": "O-caiyuan-1",
+            "home_lat": "30.716", "home_lon": "122.461", "devices": "P-SS-9101",
+        }  # fmt: skip
+        for name, value in intake.items():
+            page.fill(f"#intake-form [name={name}]", value)
+        page.select_option("#intake-form [name=correction_type]", "probation")
+        assert page.input_value("#intake-form [name=office_id]") == "caiyuan"  # their office
+        page.click("#intake-form button[type=submit]")
+        assert "已完成 Done" in page.wait_for_selector("#outcome.accepted").inner_text()  # type: ignore[union-attr]
+        row = page.wait_for_selector("#subjects tr:has-text('SS-9101')")
+        assert row is not None and hostile in row.inner_text() and "缓刑" in row.inner_text()
+        assert page.query_selector("img") is None  # text, not HTML
+        page.click("#subjects a:text-is('SS-9101')")
+        page.wait_for_url(f"{site}/subjects/SS-9101")
+        page.wait_for_selector(f"#title:has-text('{hostile}')")
+
+        order = {
+            "document": "(2026)浙0922刑初101号禁止令", "issued_by": "嵊泗县人民法院",
+            "starts_on": today.isoformat(), "zone_name": "网吧 <b>cafe</b>", "zone_lat": "30.72",
+            "zone_lon": "122.45", "zone_radius_m": "80", "curfew_from_hour": "22",
+            "curfew_to_hour": "6", "curfew_radius_m": "200",
+        }  # fmt: skip
+        for attempt in ("accepted", "rejected"):  # the same order again is refused
+            for name, value in order.items():
+                page.fill(f"#order-form [name={name}]", value)
+            page.click("#order-form button[type=submit]")
+            outcome = page.wait_for_selector(f"#outcome.{attempt}")
+        assert outcome is not None
+        assert outcome.inner_text() == "该禁止令已登记 (this order is already on the register)"
+        issued = page.wait_for_selector("#orders tr:has-text('浙0922刑初101号禁止令')")
+        assert issued is not None
+        assert "22-6时 h, 200 m" in issued.inner_text()  # the curfew, local hours
+        assert "网吧 <b>cafe</b> (全天 all day)" in issued.inner_text()
+        assert page.query_selector("#orders b, img") is None and dialogs == []
+        page.screenshot(path=ARTIFACTS / f"register-order-{stem}.png", full_page=True)
         browser.close()

@@ -357,3 +357,43 @@ def test_orders_and_positioning_approvals_through_the_api(
     changes = [(p, decode_control(v)) for p, v in records(settings, settings.topics.control)]
     told = {c.change for _, c in changes if isinstance(c, RegisterChanged)}
     assert {"order.issue", "order.lift"} <= told
+
+
+def test_administrators_manage_offices_and_terminals(api: tuple[TestClient, Settings]) -> None:
+    client, settings = api
+    office = {"office_id": "lvsi", "name_zh": "泗礁所", "name_en": "Lvsi", "zone": "central",
+              "lat": 30.72, "lon": 122.42}  # fmt: skip
+    terminal = {"terminal_id": "T-lvsi-1", "office_id": "lvsi"}
+    for user in ("cy", "cc"):
+        csrf = {"X-CSRF-Token": login(client, user)}
+        assert client.get("/api/admin/terminals").status_code == 403
+        assert client.post("/api/admin/offices", headers=csrf, json=office).status_code == 403
+        assert client.get("/admin", follow_redirects=False).headers["location"] == "/"
+    root = {"X-CSRF-Token": login(client, "root")}
+    assert client.get("/admin").status_code == 200
+    added = client.post("/api/admin/offices", headers=root, json=office)
+    assert added.status_code == 200 and added.json()["created"] is True
+    made = client.post("/api/admin/terminals", headers=root, json=terminal)
+    assert made.status_code == 201, made.text
+    assert made.json()["key_id"] == "T-lvsi-1.k1" and len(made.json()["secret"]) == 64
+    again = client.post("/api/admin/terminals", headers=root, json=terminal)
+    assert again.status_code == 422 and again.json()["detail"]["zh"] == "该编号已登记为终端或设备"
+    bad = client.post("/api/admin/terminals", headers=root, json=terminal | {"terminal_id": "<b>"})
+    assert bad.status_code == 422 and bad.json()["detail"]["en"].startswith("an id is")
+    moved = client.post(
+        "/api/admin/terminals/T-none/move", headers=root, json={"office_id": "lvsi"}
+    )
+    assert moved.status_code == 404
+    retired = client.post("/api/admin/terminals/T-lvsi-1/retire", headers=root, json={})
+    assert retired.status_code == 200 and retired.json()["keys"] == []
+    listed = client.get("/api/admin/terminals", params={"office": "lvsi"}).json()
+    assert [(t["terminal_id"], t["keys"]) for t in listed] == [("T-lvsi-1", [])]
+    assert listed[0]["retired_at"] and "secret" not in listed[0]
+    changes = [(p, decode_control(v)) for p, v in records(settings, settings.topics.control)]
+    told = {(p, c.change) for p, c in changes if isinstance(c, RegisterChanged)}
+    for change in ("office.save", "terminal.add", "terminal.retire"):
+        assert {p for p, c in told if c == change} == set(range(settings.partitions)), change
+    with Session(make_engine(settings.database_url)) as session:
+        entries = [e for e in session.scalars(select(AuditEntry)) if e.user_id == "root"]
+    assert {e.action for e in entries} >= {"office.add", "terminal.add", "terminal.retire"}
+    assert all(made.json()["secret"] not in json.dumps(e.detail) for e in entries)

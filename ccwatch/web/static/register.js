@@ -1,9 +1,13 @@
 "use strict";
 // Shared by the register pages: local times, table rows as text (never HTML), POST with
-// the session's CSRF token, and the outcome of each change shown to the user.
+// the session's CSRF token, forms sent as JSON, and the outcome of each change shown to the
+// user: a refusal with its reason in Chinese and English.
 const ccw = {
   local(iso) {
     return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  },
+  today() {  // the local date, YYYY-MM-DD
+    return new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
   },
   row(cells) {
     const tr = document.createElement("tr");
@@ -14,11 +18,36 @@ const ccw = {
     }
     return tr;
   },
+  rows(sel, list, cols) {  // cols: a field name, or a function of the record
+    document.querySelector(sel + " tbody").replaceChildren(
+      ...list.map((x) => ccw.row(cols.map((c) => (typeof c === "function" ? c(x) : x[c])))));
+  },
+  link(href, text) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  },
+  subject(id) {
+    return ccw.link(`/subjects/${encodeURIComponent(id)}`, id);
+  },
+  options(select, list, value, label) {  // fill a <select> from records
+    select.replaceChildren(...list.map((x) => new Option(label(x), x[value])));
+  },
+  num(v) {  // a number field: empty is null
+    return v === null || v === "" ? null : Number(v);
+  },
+  list(v) {  // "a, b c" -> ["a", "b", "c"]
+    return (v || "").split(/[\s,，]+/).filter(Boolean);
+  },
   async csrf() {
     ccw._csrf ??= (await (await fetch("/api/me")).json()).csrf;
     return ccw._csrf;
   },
-  async post(url, body) {
+  async post(url, body) {  // the answer, or null when refused
+    const out = document.getElementById("outcome");
+    out.textContent = "…";
+    out.className = "";
     const r = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": await ccw.csrf() },
@@ -26,10 +55,24 @@ const ccw = {
     });
     const data = await r.json().catch(() => ({}));
     const d = data.detail;
-    const text = r.ok ? "已完成 Done" : (d && d.zh ? `${d.zh} (${d.en})` : `失败 Failed (${r.status})`);
-    const out = document.getElementById("outcome");
-    out.textContent = text;
+    out.textContent = r.ok ? "已完成 Done"
+      : d && d.zh ? `${d.zh} (${d.en})`
+      : Array.isArray(d) ? `输入有误 Invalid input: ${d.map((e) => `${e.loc.at(-1)}: ${e.msg}`).join("; ")}`
+      : r.status === 404 ? "没有该记录 No such record (404)"
+      : r.status === 403 ? "无权操作 Not allowed (403)"
+      : `失败 Failed (${r.status})`;
     out.className = r.ok ? "accepted" : "rejected";
-    return r.ok;
+    return r.ok ? data : null;
+  },
+  // On submit: POST body(FormData) to url (or url(FormData)); when done, reset the form and
+  // call after(answer).
+  form(id, url, body, after) {
+    const f = document.getElementById(id);
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const data = new FormData(f);
+      const done = await ccw.post(typeof url === "function" ? url(data) : url, body(data));
+      if (done) { f.reset(); after(done); }
+    });
   },
 };

@@ -1,10 +1,9 @@
 "use strict";
 const id = document.body.dataset.subject;
 const path = `/api/subjects/${encodeURIComponent(id)}`;
-function rows(sel, list, cols) {
-  document.querySelector(sel + " tbody").replaceChildren(
-    ...list.map((x) => ccw.row(cols.map((c) => (typeof c === "function" ? c(x) : x[c])))));
-}
+const hours = (h) => (h ? `${h[0]}-${h[1]}时 h` : "全天 all day");
+const zones = (o) => o.zones.map((z) => `${z.name} (${hours(z.hours)})`).join("; ");
+const curfew = (o) => (o.curfew ? `${hours(o.curfew.hours)}, ${o.curfew.home_radius_m} m` : "");
 async function load() {
   const r = await fetch(path);
   if (!r.ok) { document.getElementById("profile").textContent = `${r.status}: 无此对象 not found`; return; }
@@ -15,22 +14,53 @@ async function load() {
   const ended = s.released_on ? ` · 解矫 released ${s.released_on} (${s.end_reason}, ${s.end_document})` : "";
   document.getElementById("register").textContent =
     `决定机关 decided by ${s.decided_by ?? "-"} ${s.decision_no ?? ""} · 矫正期 term ${s.starts_on} ~ ${s.ends_on}${ended}`;
-  rows("#ledger", s.ledger, [(e) => ccw.local(e.occurred_at), "rule", (e) => (e.delta > 0 ? "+" : "") + e.delta, (e) => `${e.reason_zh} / ${e.reason_en}`, (e) => e.evidence.join(" ")]);
-  rows("#history", s.alerts, [(a) => ccw.local(a.opened_at), "alert_type", "state", "outcome", "reason_zh"]);
-  rows("#leaves", s.leaves, [(l) => ccw.local(l.starts_at), (l) => ccw.local(l.ends_at), "destination", "status", "approver"]);
-  rows("#positioning", s.positioning, ["starts_on", "ends_on", "reason", "approved_by", (p) => (p.revoked_at ? ccw.local(p.revoked_at) : "")]);
+  ccw.rows("#ledger", s.ledger, [(e) => ccw.local(e.occurred_at), "rule", (e) => (e.delta > 0 ? "+" : "") + e.delta, (e) => `${e.reason_zh} / ${e.reason_en}`, (e) => e.evidence.join(" ")]);
+  ccw.rows("#history", s.alerts, [(a) => ccw.local(a.opened_at), "alert_type", "state", "outcome", "reason_zh"]);
+  ccw.rows("#leaves", s.leaves, [(l) => ccw.local(l.starts_at), (l) => ccw.local(l.ends_at), "destination", "status", "approver"]);
+  ccw.rows("#positioning", s.positioning, ["starts_on", "ends_on", "reason", "approved_by", (p) => (p.revoked_at ? ccw.local(p.revoked_at) : "")]);
+  const live = s.positioning.filter((p) => !p.revoked_at);
+  for (const f of ["extend-form", "revoke-form"]) {
+    ccw.options(document.forms[f].approval_id, live, "id", (p) => `${p.starts_on} ~ ${p.ends_on} ${p.reason}`);
+  }
+  const orders = await (await fetch(`${path}/orders`)).json();
+  ccw.rows("#orders", orders, ["document", "issued_by", "starts_on",
+    (o) => (o.lifted_on ? `解除 lifted ${o.lifted_on}` : o.last_day ?? "矫正期满 term end"),
+    zones, curfew, (o) => o.no_contact.join(", ")]);
+  ccw.options(document.forms["lift-form"].order_id, orders.filter((o) => !o.lifted_on), "order_id",
+    (o) => `${o.document} (${o.starts_on})`);
   const t = await fetch(`${path}/track`);
-  if (t.ok) rows("#track", (await t.json()).slice(0, 50), [(f) => ccw.local(f.at), "lat", "lon", "accuracy_m", "source"]);
+  if (t.ok) ccw.rows("#track", (await t.json()).slice(0, 50), [(f) => ccw.local(f.at), "lat", "lon", "accuracy_m", "source"]);
 }
-document.getElementById("leave-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  const body = {
-    starts_at: `${f.get("starts_at")}:00+08:00`,  // the officer enters Beijing time
-    ends_at: `${f.get("ends_at")}:00+08:00`,
-    destination: f.get("destination"),
-    emergency: f.get("emergency") === "on",
-  };
-  if (await ccw.post(`${path}/leaves`, body)) { e.target.reset(); load(); }
-});
+ccw.form("transfer-form", `${path}/transfer`, (f) => ({
+  office_id: f.get("office_id"), officer_id: f.get("officer_id") || null }), load);
+ccw.form("release-form", `${path}/release`, (f) => Object.fromEntries(f), load);
+ccw.form("leave-form", `${path}/leaves`, (f) => ({
+  starts_at: `${f.get("starts_at")}:00+08:00`,  // the officer enters Beijing time
+  ends_at: `${f.get("ends_at")}:00+08:00`,
+  destination: f.get("destination"),
+  emergency: f.get("emergency") === "on",
+}), load);
+ccw.form("order-form", `${path}/orders`, (f) => ({
+  document: f.get("document"),
+  issued_by: f.get("issued_by"),
+  starts_on: f.get("starts_on"),
+  ends_on: f.get("ends_on") || null,
+  zones: f.get("zone_name") ? [{
+    name: f.get("zone_name"), lat: ccw.num(f.get("zone_lat")), lon: ccw.num(f.get("zone_lon")),
+    radius_m: ccw.num(f.get("zone_radius_m")),
+    from_hour: ccw.num(f.get("zone_from_hour")), to_hour: ccw.num(f.get("zone_to_hour")),
+  }] : [],
+  curfew: f.get("curfew_from_hour") || f.get("curfew_to_hour") ? {
+    from_hour: ccw.num(f.get("curfew_from_hour")), to_hour: ccw.num(f.get("curfew_to_hour")),
+    radius_m: ccw.num(f.get("curfew_radius_m")),
+  } : null,
+  no_contact: ccw.list(f.get("no_contact")),
+}), load);
+ccw.form("lift-form", (f) => `/api/orders/${encodeURIComponent(f.get("order_id"))}/lift`,
+  (f) => ({ on: f.get("on"), reason: f.get("reason") }), load);
+ccw.form("positioning-form", `${path}/positioning`, (f) => Object.fromEntries(f), load);
+ccw.form("extend-form", (f) => `/api/positioning/${encodeURIComponent(f.get("approval_id"))}/extend`,
+  (f) => ({ approved_by: f.get("approved_by"), ends_on: f.get("ends_on"), note: f.get("note") }), load);
+ccw.form("revoke-form", (f) => `/api/positioning/${encodeURIComponent(f.get("approval_id"))}/revoke`,
+  () => ({}), load);
 load();
