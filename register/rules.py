@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from alerts.geofence import Area, circle
-from models.limits import MAX_ID
 from models.localtime import local
 from models.values import SecurityPeriod
 from register.core import Actor, Refused
 
+MAX_SUBJECT_ID = 32  # the length of the subjects.id column
 OFFICE_LEAVE = timedelta(days=7)  # the judicial office approves up to this
 MAX_LEAVE = timedelta(days=30)  # one approval covers at most this
 END_REASONS_BY_HAND = ("revoked", "death", "other")  # term_end is the calendar's
@@ -48,8 +48,11 @@ def check_intake(
 ) -> None:
     """A new subject: an id that fits the contract, a term that ends after it starts, an
     officer of the supervising office."""
-    if not subject_id or len(subject_id) > MAX_ID or not subject_id.isprintable():
-        raise Refused("编号无效", f"a subject id is 1 to {MAX_ID} printable characters")
+    if not subject_id or len(subject_id) > MAX_SUBJECT_ID or not subject_id.isprintable():
+        raise Refused(
+            f"编号须为1至{MAX_SUBJECT_ID}个可打印字符",
+            f"a subject id is 1 to {MAX_SUBJECT_ID} printable characters",
+        )
     if ends_on <= starts_on:
         raise Refused("矫正期限的结束日须晚于开始日", "the term must end after it starts")
     if officer_office is not None and officer_office != office_id:

@@ -22,7 +22,7 @@ from models.reference import CorrectionType, EndReason, Level, PositioningReason
 from register import orders, positioning, store
 from register.core import Actor, NotFound, Refused
 from register.notify import tell_workers
-from register.rules import HomeCurfew, OrderZone
+from register.rules import MAX_SUBJECT_ID, HomeCurfew, OrderZone
 
 User = Annotated[Principal, Depends(principal)]
 T = TypeVar("T")
@@ -40,7 +40,7 @@ Text = Annotated[str, Field(max_length=512)]
 
 
 class IntakeBody(BaseModel):
-    subject_id: Id
+    subject_id: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT_ID)]
     name: Annotated[str, Field(min_length=1, max_length=64)]
     correction_type: CorrectionType
     decided_by: Annotated[str, Field(min_length=1, max_length=128)]

@@ -80,6 +80,7 @@ def test_intake_puts_the_subject_on_the_register_with_its_keys_and_an_audit_entr
         (CAIYUAN, {"ends_on": NOW.date() - 30 * D}, Refused),  # ends before it starts
         (CAIYUAN, {"officer_id": "O-gouqi-1"}, Refused),  # another office's officer
         (CAIYUAN, {"subject_id": "SS-0001"}, Refused),  # the id is taken
+        (CAIYUAN, {"subject_id": "S" * 33}, Refused),  # longer than the register holds
         (GOUQI, {}, NotFound),  # an officer enters subjects of their own office only
     ],
 )
