@@ -263,8 +263,10 @@ class RegisterChanged(
     msgspec.Struct, frozen=True, kw_only=True, tag="register_changed", tag_field="type"
 ):
     """Control record: the supervision register changed (an intake, a transfer, a release,
-    a leave decided...). Sent to every partition by whoever changed it; each worker reads
-    the register again before the partition's next record, not at its next poll."""
+    a leave decided...). Sent without a key, after the change was committed, to every
+    partition of every topic a worker judges (control, groups, sightings, then the
+    inputs); a worker applies no record behind it in a log until it reads the register
+    again."""
 
     event_id: Text
     change: Text  # what changed, e.g. "leave.approve"

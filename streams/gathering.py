@@ -61,7 +61,8 @@ def register(w: Worker) -> None:
         async for event in stream.events():
             record = decode_group(event.value)
             if isinstance(record, Rejection):
-                await w.dead_letter(event, record)
+                if not await w.told(event):  # a register change: what follows waits for it
+                    await w.dead_letter(event, record)
                 continue
             partition, n = event.message.partition, w.settings.partitions
             mark = marks.setdefault(partition, Marks(n))
@@ -90,7 +91,10 @@ def register(w: Worker) -> None:
     async def on_sightings(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             seen = decode(event.value, Sighting)
-            if isinstance(seen, Rejection) or seen.subject_id not in w.pipeline.registry.subjects:
+            if isinstance(seen, Rejection):
+                await w.told(event)  # a register change: what follows waits for it
+                continue
+            if seen.subject_id not in w.pipeline.registry.subjects:
                 continue
             current = w.current(event.key)
             if w.stale(event):

@@ -2,7 +2,9 @@
 it, then apply it to its subject's state in event-time order and publish what it decides.
 
 A held record is acknowledged only once applied, so a crash loses nothing: Kafka delivers
-it again. Co-offenders' fixes are forwarded to their group once applied.
+it again. Co-offenders' fixes are forwarded to their group once applied. A register change
+told in an input's log (:mod:`register.notify`) is waited for: the records behind it are
+validated and judged only once the register read after it is in use.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _agent(
             w.delivered(msg.topic, msg.partition, msg.offset)
             valid = validate(event.value, event.key)
             if isinstance(valid, Rejection):
-                await w.dead_letter(event, valid)
+                if not await w.told(event):  # a register change: what follows waits for it
+                    await w.dead_letter(event, valid)
                 await w.finish(ticket)
                 continue
             terminal = getattr(valid, "terminal_id", None)  # a kiosk (phones are per subject)

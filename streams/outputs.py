@@ -88,6 +88,8 @@ def _sink(
                     record = read(event)
                     if not isinstance(record, Rejection):
                         batch.append((event, record))
+                    elif await w.told(event):  # a register change: what follows waits for it
+                        continue
                     elif dead_letter_invalid:
                         await w.dead_letter(event, record)
                 await waiting.put((events, batch))

@@ -292,6 +292,14 @@ class Pipeline:
             return Rejection("timestamp_in_future", f"month {record.month} has not begun")
         return self._window(record.occurred_at, "occurred_at", future=False) or record
 
+    def told(self, key: bytes | None, payload: bytes) -> RegisterChanged | None:
+        """The register change a record is, if it is one: told in the logs the workers
+        judge (:mod:`register.notify`), without a key. A terminal's record always has one."""
+        if key is not None:
+            return None
+        change = self.validate_control(payload)
+        return change if isinstance(change, RegisterChanged) else None
+
     def _window(self, when: datetime, name: str, future: bool = True) -> Rejection | None:
         """Whether an event time is plausible: not ahead of the worker's clock by more than
         the allowed skew, nor older than the age bound."""

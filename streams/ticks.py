@@ -36,8 +36,7 @@ def register(w: Worker) -> None:
                 continue
             partition, count = event.message.partition, 0
             if isinstance(record, RegisterChanged):  # before the partition's next record
-                # One try: while the database is away the timer reads it again later.
-                await guarded("refresh-registry", w.reload_registry)()
+                await w.changed(record)
                 continue
             if isinstance(record, Tick):
                 lagging = w.lagging(partition, tick=True)

@@ -52,7 +52,7 @@ def register(w: Worker) -> None:
             metrics.OPEN_ALERTS.labels(kind, zone).set(n)
 
     for interval, name, step in (
-        (w.settings.registry_refresh_s, "refresh-registry", w.reload_registry),
+        (w.settings.registry_refresh_s, "refresh-registry", w.refresh_registry),
         (600.0, "zero-reports", zero_reports),
         (15.0, "gauges", gauges),
     ):

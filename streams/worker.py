@@ -4,9 +4,11 @@ registers its agents and timers on one :class:`Worker`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,11 +21,11 @@ from alerts.clock import Clock
 from alerts.order import Partition
 from alerts.policy import INPUTS
 from ccwatch.settings import Settings
-from models.events import AlertEvent, Rejection, encode
+from models.events import AlertEvent, RegisterChanged, Rejection, encode
 from models.limits import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY_BYTES, printable
 from models.registry import load_registry, save_snapshot
 from streams import metrics
-from streams.guard import blocking, persist
+from streams.guard import blocking, describe, persist
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state, restore_state
 from streams.sink import DatabaseSink
 from streams.transport import behind
@@ -45,6 +47,44 @@ class Ticket:
     stream: Any
     event: EventT[bytes]
     done: bool = False
+
+
+class Rereads:
+    """Reads of the register, one at a time: a read begun earlier never replaces one begun
+    later, and each read serves every caller that asked before it began.
+
+    A register change is told in the logs the worker judges (:mod:`register.notify`), after
+    it was committed; a record behind it in a log is applied only once a read of the
+    register begun after the change was seen is in use (:meth:`after`). Every copy of one
+    change (one per partition of each topic) shares the read begun after its first copy."""
+
+    KEEP = 64  # changes remembered, so that their later copies share a read
+
+    def __init__(self, read: Callable[[], Awaitable[None]]) -> None:
+        self._read = read
+        self._last: asyncio.Future[None] | None = None  # the latest read, begun or not
+        self._queued: asyncio.Future[None] | None = None  # a read not begun yet
+        self._changes: OrderedDict[str, asyncio.Future[None]] = OrderedDict()
+
+    async def after(self, change: str | None = None) -> None:
+        """Return once a read of the register begun after this call (or after the first
+        call naming the same ``change``) is in use; raise what that read raised."""
+        read = self._changes.get(change) if change else None
+        if read is None:
+            read = self._queued
+            if read is None:
+                read = self._queued = self._last = asyncio.ensure_future(self._next(self._last))
+            if change:
+                self._changes[change] = read
+                while len(self._changes) > self.KEEP:
+                    self._changes.popitem(last=False)
+        await asyncio.shield(read)
+
+    async def _next(self, previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its outcome is its own callers'
+        self._queued = None  # begins now: whoever asks from here on needs a later read
+        await self._read()
 
 
 @dataclass
@@ -71,6 +111,10 @@ class Worker:
     started: bool = False  # a Kafka consumer runs (not so in Faust's test_context)
     # When each partition was first seen since its assignment (monotonic seconds).
     assigned: dict[int, float] = field(default_factory=dict)
+    rereads: Rereads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rereads = Rereads(self.reload_registry)
 
     @property
     def db_timeout(self) -> float:
@@ -174,10 +218,36 @@ class Worker:
             ]
         return self.inputs[partition]
 
+    async def refresh_registry(self) -> None:
+        """Read the register again (the periodic refresh), in turn with the reads that
+        register changes ask for (:class:`Rereads`)."""
+        await self.rereads.after()
+
+    async def told(self, event: EventT[bytes]) -> bool:
+        """Whether a record its topic's own decoding refused is a register change told in
+        the log (:mod:`register.notify`: no key, ``register_changed``). If it is, return
+        once the register read after it is in use, so that the records behind it in the
+        log are judged with the change. When the database cannot be read then, they are
+        judged with the register held (logged and counted; the periodic refresh reads it
+        again)."""
+        change = self.pipeline.told(event.message.key, event.value)
+        if change is None:
+            return False
+        await self.changed(change)
+        return True
+
+    async def changed(self, change: RegisterChanged) -> None:
+        """Return once a read of the register begun after ``change`` was seen is in use."""
+        try:
+            await self.rereads.after(change.event_id)
+        except Exception as exc:
+            metrics.TIMER_FAILURES.labels("refresh-registry").inc()
+            log.warning("reading the register after %s failed: %s", change.change, describe(exc))
+
     async def reload_registry(self) -> None:
-        """Read the register again (security periods, leaves, zones, subjects and their
-        terms take effect without a restart) and keep a copy on disk, with which the
-        worker can start while the database is down."""
+        """Read the register (security periods, leaves, zones, subjects and their terms
+        take effect without a restart) and keep a copy on disk, with which the worker can
+        start while the database is down. Only through :class:`Rereads`, one at a time."""
         registry = await blocking(load_registry, self.sink.engine, timeout=self.db_timeout)
         self.pipeline.use(registry)
         snapshot = self.settings.registry_snapshot

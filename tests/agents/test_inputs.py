@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from models.events import AlertEvent, GroupFix, decode, decode_group
+from models.events import AlertEvent, GroupFix, RegisterChanged, decode, decode_group, encode
+from register import store
+from register.core import Actor
 from streams import metrics
 from streams.pipeline import load_state
 from streams.worker import Worker
@@ -131,3 +133,24 @@ async def test_a_record_fetched_before_a_rebalance_is_not_applied_after_it(
     async with w.app.agents["locations"].test_context() as ctx:
         await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
     assert sent["alerts"] == [] and b"SS-0003" not in w.tables["subjects"]
+
+
+async def test_a_register_change_in_the_log_is_read_before_the_records_behind_it(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """A leave approved in the database, then told in the locations log: the fix behind it
+    is judged with the leave (the worker's register did not have it before)."""
+    w, sent = worker
+    county = Actor("test")
+    asked = store.request_leave(w.sink.engine, county, "SS-0003", T0 - H, T0 + 24 * H, "上海")
+    store.decide_leave(w.sink.engine, county, asked["leave_id"], approve=True)
+    assert "SS-0003" not in w.pipeline.registry.leaves
+    told = RegisterChanged(
+        event_id="rc-1", change="leave.approve", subject_id="SS-0003", occurred_at=w.clock.now()
+    )
+    record = fix(1, M, OUTSIDE, subject="SS-0003")
+    async with w.app.agents["locations"].test_context() as ctx:
+        await ctx.put(encode(told), key=None)
+        await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
+    assert sent["alerts"] == [] and sent["dead-letter"] == []  # covered by the leave
+    assert [leave.id for leave in w.pipeline.registry.leaves["SS-0003"]] == [asked["leave_id"]]

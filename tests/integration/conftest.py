@@ -6,6 +6,7 @@ import pytest
 
 from ccwatch.broker import EmbeddedBroker
 from tests.conftest import fresh_postgres_db
+from tests.factories import WATCHED_SINCE
 from tests.integration.harness import System
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def system(
     request: pytest.FixtureRequest, broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     """One running worker per database backend, shared by a module's tests (a module may
-    set ``WORKER_SETTINGS``)."""
+    set ``WORKER_SETTINGS``, and ``WATCHED_SINCE``: None for a database never watched)."""
     workdir = tmp_path_factory.mktemp("system")
     if request.param == "sqlite":
         url = f"sqlite:///{workdir / 'ccwatch.db'}"
@@ -34,7 +35,11 @@ def system(
             pytest.skip("no PostgreSQL binaries on this machine")
         url = fresh_postgres_db(server)
     system = System(
-        broker.bootstrap, url, workdir, **getattr(request.module, "WORKER_SETTINGS", {})
+        broker.bootstrap,
+        url,
+        workdir,
+        getattr(request.module, "WATCHED_SINCE", WATCHED_SINCE),
+        **getattr(request.module, "WORKER_SETTINGS", {}),
     )
     system.start_worker()
     yield system

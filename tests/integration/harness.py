@@ -29,7 +29,16 @@ REPO = Path(__file__).parents[2]
 class System:
     """Topics under a unique prefix, a migrated and seeded database, worker processes."""
 
-    def __init__(self, bootstrap: str, database_url: str, workdir: Path, **settings: Any) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        workdir: Path,
+        watched_since: datetime | None = WATCHED_SINCE,
+        **settings: Any,
+    ) -> None:
+        """``watched_since``: when ccwatch began watching the database (None: never, so
+        the first worker's start records it)."""
         tag = uuid.uuid4().hex[:8]
         self.workdir = workdir
         defaults: dict[str, Any] = dict(
@@ -50,7 +59,8 @@ class System:
         migrate(database_url)
         self.engine = make_engine(database_url)
         seed(self.engine)
-        record_watch_start(self.engine, WATCHED_SINCE)
+        if watched_since is not None:
+            record_watch_start(self.engine, watched_since)
         s = self.settings
         ensure_topics(bootstrap, s.topics.all(), s.partitions)
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")

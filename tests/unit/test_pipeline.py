@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from alerts.clock import ManualClock
-from models.events import Rejection
+from models.events import RegisterChanged, Rejection, encode
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState, dump_state, load_state
+from streams.replay import LogRecord, replay
 from tests.factories import INSIDE, OUTSIDE, T0, checkin, device_key, fix, payload, registry
 
 M = timedelta(minutes=1)
@@ -81,3 +82,18 @@ def test_reloaded_registry_is_used(pipeline: Pipeline) -> None:
     reg.keys["P-SS-0099.k1"] = device_key("P-SS-0099", "SS-0099")
     pipeline.use(reg)
     assert not isinstance(pipeline.validate_location(event, b"SS-0099"), Rejection)
+
+
+def test_a_register_change_is_told_only_without_a_key(pipeline: Pipeline) -> None:
+    """In an input's log a register change has no key (a terminal's record always has one);
+    replay skips it rather than count it as bad input."""
+    change = RegisterChanged(event_id="rc-1", change="leave.approve", occurred_at=T0 + M)
+    assert pipeline.told(None, encode(change)) == change
+    assert pipeline.told(b"SS-0007", encode(change)) is None
+    assert pipeline.told(None, payload(fix(1, M, INSIDE))) is None
+    records = [
+        LogRecord("locations", None, encode(change)),
+        LogRecord("locations", b"SS-0007", payload(fix(1, M, INSIDE))),
+    ]
+    result = replay(records, pipeline, None)
+    assert result.applied == 1 and result.rejected == {}
