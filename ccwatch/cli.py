@@ -11,12 +11,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Column, Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
@@ -32,6 +32,9 @@ from ccwatch.settings import Settings
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
 from terminals.simulator import SimEvent
+
+if TYPE_CHECKING:
+    from ccwatch.demo import History
 
 app = typer.Typer(
     help="ccwatch: community-correction supervision over Kafka.",
@@ -156,8 +159,8 @@ def simulate(
     """Send simulated days of terminal events to the broker (or write them to a file)."""
     from ccwatch.keys import keyring
     from models.db import make_engine
-    from streams.replay import LogRecord, write_log
-    from terminals.producer import make_producer, send_events, topic_of
+    from streams.replay import write_log
+    from terminals.producer import log_records, make_producer, send_events
     from terminals.simulator import simulate_days
 
     s = Settings()
@@ -168,11 +171,7 @@ def simulate(
         raise typer.Exit(2)
     events = simulate_days(last, days, seed, faults=faults, keys=keys)
     if to_file:
-        prefix = f"{s.topic_prefix}."
-        n = write_log(
-            to_file,
-            (LogRecord(topic_of(s.topics, e).removeprefix(prefix), e.key, e.value) for e in events),
-        )
+        n = write_log(to_file, log_records(s.topics, events))
         console.print(f"wrote {n} events to {to_file}")
         return
     _require_broker(s)
@@ -324,15 +323,9 @@ def replay(
     database: it is migrated and seeded first)."""
     from rich.progress import Progress
 
-    from alerts.clock import SystemClock
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
-    from models.registry import load_registry
-    from scoring.rules import load_ruleset
-    from streams.pipeline import Pipeline
-    from streams.replay import read_log, read_topics
-    from streams.replay import replay as run_replay
-    from streams.sink import DatabaseSink
+    from streams.replay import read_log, read_topics, replay_into
 
     s = Settings()
     if (from_file is None) == (not from_topics):
@@ -341,13 +334,6 @@ def replay(
     migrate(s.database_url)
     engine = make_engine(s.database_url)
     seed_db(engine)
-    pipeline = Pipeline(
-        load_registry(engine),
-        load_ruleset(s.ruleset),
-        SystemClock(),
-        s.max_clock_skew_s,
-        max_event_age_s=s.max_event_age_s,
-    )
     if from_file:
         records = read_log(from_file)
     else:
@@ -355,22 +341,14 @@ def replay(
         records = read_topics(s.kafka_bootstrap, s.topics, s.partitions)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("replaying", total=None)
-        result = run_replay(
-            records,
-            pipeline,
-            DatabaseSink(engine),
-            month or [],
-            progress=lambda n: bar.advance(task, n),
+        result = replay_into(
+            engine, s, records, month or [], progress=lambda n: bar.advance(task, n)
         )
     console.print(
         f"applied {result.applied} events, rejected {result.rejected}; closed "
         f"{result.months}; {result.entries} points entries, {result.alerts} alert "
         f"transitions, {result.recommendations} recommendations"
     )
-    from models.closes import record_close
-
-    for closed in result.months:
-        record_close(engine, closed, "replay", datetime.now(UTC))
     for event_id, why in result.not_applied:  # officers' actions that could not apply
         console.print(f"[yellow]not applied[/] {event_id}: {why}")
 
@@ -380,17 +358,32 @@ def run(
     day: Annotated[str, typer.Option("--date", help="Simulated local day.")] = "",
     seed: int = 7,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1440,
-    history: Annotated[int, typer.Option(help="Days before it, sent at full speed.")] = 7,
+    history_months: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Whole local months of history before the day's month (closed), besides "
+            "the days of its month before it.",
+        ),
+    ] = 1,
     exit_after: Annotated[
         float, typer.Option(help="Stop this many seconds after the simulation; 0: run on.")
     ] = 0,
 ) -> None:
     """Run the whole system: broker, database, worker, simulated terminals; print alerts.
 
-    A week of history goes first at full speed, then the day itself at ``--speed``. The
-    time-driven detectors (silence, missed check-ins, SLAs) run on ticks of simulated time,
-    sent with the events, so the demo behaves as the same events would in real time."""
+    The history is whole local months before the simulated day (one by default) and the
+    days of the day's month before it: simulated and replayed into the database in a
+    process of its own (the workers' pipeline), its whole months closed, while the day
+    itself goes live at ``--speed`` through the broker and a worker. A fresh database is
+    watched from the history's first day. Time-driven detection runs on ticks of simulated
+    time sent with the events, and months close on simulated time (the history's), not by
+    the worker's timer on the wall clock: the demo behaves as the same events would in
+    real time."""
+    import multiprocessing
+
     from ccwatch.console import follow, render_alert
+    from ccwatch.demo import TICK, history_before, run_history
     from ccwatch.keys import keyring
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
@@ -400,9 +393,13 @@ def run(
 
     base = Settings()
     migrate(base.database_url)
-    seed_db(make_engine(base.database_url))
-    keys = keyring(make_engine(base.database_url))  # the simulated terminals sign with them
+    engine = make_engine(base.database_url)
+    seed_db(engine)
+    keys = keyring(engine)  # the simulated terminals sign with them
     console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
+    sim_day = date.fromisoformat(day) if day else _yesterday()
+    history = history_before(sim_day, history_months)
+    _watch_from(engine, history)
     with _broker(base) as s:
         ensure_topics(s.kafka_bootstrap, s.topics.all(), s.partitions, s.replication_factor)
         ready = s.data_dir / f"worker-{os.getpid()}.ready"
@@ -413,6 +410,7 @@ def run(
             "CCWATCH_TABLE_STORE": s.table_store,
             "CCWATCH_READY_FILE": str(ready),
             "CCWATCH_TICK_INTERVAL_S": "0",  # simulated time ticks instead
+            "CCWATCH_CLOSE_TIMER": "false",  # the history closes the demo's months
         }
 
         def start_worker() -> subprocess.Popen[bytes]:
@@ -428,6 +426,7 @@ def run(
             return proc
 
         proc: subprocess.Popen[bytes] | None = None
+        past: multiprocessing.process.BaseProcess | None = None
         web_proc = _start_web(s, env)
         stop = threading.Event()
         tail = threading.Thread(
@@ -445,17 +444,20 @@ def run(
         )
         tail.start()
         try:
-            sim_day = date.fromisoformat(day) if day else _yesterday()
-            days = simulate_days(sim_day, history + 1, seed, keys=keys)
-            events = with_ticks(days, TICK, s.partitions)
-            start = datetime.combine(sim_day, datetime.min.time(), LOCAL_TZ)
-            before = [e for e in events if e.occurred_at < start]
-            today = [e for e in events if e.occurred_at >= start]
+            if history.days:
+                closes = ", ".join(history.months()) or "none"
+                console.print(
+                    f"[cyan]history: {history.first} to {sim_day - timedelta(days=1)} "
+                    f"({history.days} days; closes {closes}), replayed into the database "
+                    "beside the day[/]"
+                )
+                spawn = multiprocessing.get_context("spawn")
+                past = spawn.Process(
+                    target=run_history, args=(s, history, seed), name="history", daemon=True
+                )
+                past.start()
+            today = with_ticks(simulate_days(sim_day, 1, seed, keys=keys), TICK, s.partitions)
             producer = make_producer(s.kafka_bootstrap)
-            # The history is a backlog: on the broker before the worker reads it, so the
-            # worker applies it in event-time order (docs/detection.md).
-            console.print(f"[cyan]history: {history} days, {len(before)} records[/]")
-            send_events(producer, s.topics, before, 0)
             proc = start_worker()
             _wait_ready(proc, ready)
             console.print(f"[cyan]simulating {sim_day}: {len(today)} records at x{speed:g}[/]")
@@ -467,10 +469,16 @@ def run(
                     console.print(f"[yellow]worker exited ({proc.returncode}); restarting[/]")
                     proc = start_worker()
                 time.sleep(0.2)
+            if past is not None and past.is_alive():
+                console.print("[cyan]waiting for the history to be replayed...[/]")
+                past.join()
         except KeyboardInterrupt:
             pass
         finally:
             stop.set()
+            if past is not None and past.is_alive():  # interrupted: a rerun replays it again
+                past.terminate()
+                past.join(5)
             for child in (web_proc, proc):
                 if child is None:
                     continue
@@ -483,7 +491,19 @@ def run(
             ready.unlink(missing_ok=True)
 
 
-TICK = timedelta(minutes=15)
+def _watch_from(engine: Engine, history: History) -> None:
+    from ccwatch.demo import watch_from
+
+    since = watch_from(engine, history)
+    if since is None or since <= history.start():
+        when = local(since or history.start())
+        console.print(f"[cyan]watching this database from {when:%Y-%m-%d %H:%M}[/]")
+        return
+    console.print(
+        f"[yellow]this database has been watched since {local(since):%Y-%m-%d %H:%M}: "
+        "no time before that is judged, so the month it began in closes in part. For a "
+        "whole month, start on a fresh database (remove its file).[/]"
+    )
 
 
 def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:

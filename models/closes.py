@@ -28,13 +28,19 @@ def record_watch_start(engine: Engine, at: datetime) -> bool:
     restart, a second worker). A database that already holds ccwatch's decisions was
     watched before this was recorded (an upgrade, a replayed database): from the earliest
     event it decided on. Returns whether it was recorded now."""
+    if watch_start(engine) is not None:
+        return False
     with engine.connect() as conn:
-        if conn.scalar(select(WatchStart.started_at)) is not None:
-            return False
         decided = (PointsEntryRow.occurred_at, AlertTransitionRow.occurred_at)
         earliest = [conn.scalar(select(func.min(column))) for column in decided]
     start = min([at, *(when for when in earliest if when is not None)])
     return _first(engine, WatchStart, WatchStart.id == 1, id=1, started_at=start)
+
+
+def watch_start(engine: Engine) -> datetime | None:
+    """When ccwatch began watching the database, if recorded."""
+    with engine.connect() as conn:
+        return conn.scalar(select(WatchStart.started_at))
 
 
 def _first(engine: Engine, row: type[Base], key: ColumnElement[bool], **values: Any) -> bool:

@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import Engine
 
-from alerts.clock import ManualClock
+from alerts.clock import ManualClock, SystemClock
 from alerts.engine import next_due
 from alerts.gathering import GroupBuffer, group_push, group_release, group_watermark
 from alerts.order import RANK, Key, order
+from ccwatch.settings import Settings
+from models.closes import record_close
 from models.events import LocationFix, MonthClose, Rejection, Tick
+from models.registry import load_registry
+from scoring.rules import load_ruleset
 from streams.control import close_record
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, Step, SubjectState
 from streams.sink import DatabaseSink
@@ -195,6 +200,30 @@ def replay(
             run.keep(subject_id, pipeline.close_month(state, subject_id, close))
         run.flush()
     result.months = sorted(months)
+    return result
+
+
+def replay_into(
+    engine: Engine,
+    settings: Settings,
+    records: Iterable[LogRecord],
+    close_months: Iterable[str] = (),
+    requested_by: str = "replay",
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Replay into the database with the settings' rule set and bounds, judged against the
+    database's registry (its watch start and closed months), and record the months it
+    closed, after them (``ccwatch replay``, the history of ``ccwatch run``)."""
+    pipeline = Pipeline(
+        load_registry(engine),
+        load_ruleset(settings.ruleset),
+        SystemClock(),
+        settings.max_clock_skew_s,
+        max_event_age_s=settings.max_event_age_s,
+    )
+    result = replay(records, pipeline, DatabaseSink(engine), close_months, progress=progress)
+    for month in result.months:
+        record_close(engine, month, requested_by, datetime.now(UTC))
     return result
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from kafka import KafkaProducer
 
+from streams.replay import LogRecord
 from streams.topics import TopicNames
 from terminals.simulator import SimEvent
 
@@ -23,6 +24,13 @@ def make_producer(bootstrap: str) -> KafkaProducer:
 
 def topic_of(topics: TopicNames, event: SimEvent) -> str:
     return topics.of_kind(event.kind)
+
+
+def log_records(topics: TopicNames, events: Iterable[SimEvent]) -> Iterator[LogRecord]:
+    """The events as an event log's records (topics without the prefix), as sent."""
+    prefix = f"{topics.prefix}."
+    for event in events:
+        yield LogRecord(topic_of(topics, event).removeprefix(prefix), event.key, event.value)
 
 
 def send_events(

@@ -1,17 +1,22 @@
 """A seeded, reproducible day in Shengsi: check-ins at office kiosks and phone fixes.
 
-Same seed, date and keys, same events, byte for byte. One subject (``ABSCONDER_ID``) walks
-to Lizhushan pier after lunch and takes the ferry to Shanghai's Luchao port; a few records
-are faulty on purpose, as real terminals sometimes send. Kiosks and phones sign their
-records with their keys (:func:`models.signing.signing_keys`, by device id).
+Same seed, date and keys, same events, byte for byte. Subjects keep to what their level
+requires as a county's mostly do (domain.md): each plans a local month of study and
+community service to cover the level's hours and reports on its days, with a rare slip; a
+few (``LAX_SHARE``) are lax. One subject (``ABSCONDER_ID``) walks to Lizhushan pier after
+lunch and takes the ferry to Shanghai's Luchao port; a few records are faulty on purpose,
+as real terminals sometimes send. Kiosks and phones sign their records with their keys
+(:func:`models.signing.signing_keys`, by device id).
 """
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Literal
 
 import msgspec
@@ -20,14 +25,17 @@ from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
 from models.events import Activity, CheckIn, LocationFix, Tick, encode
 from models.ids import derive_id
-from models.localtime import LOCAL_TZ
+from models.localtime import LOCAL_TZ, month_span
 from models.signing import sign
 from models.values import DeviceKey
+from scoring.rules import load_ruleset
 
 Keys = Mapping[str, DeviceKey]  # the key each terminal and phone signs with, by device id
 
 Kind = Literal["checkin", "location", "activity", "tick"]
 FIX_EVERY = timedelta(minutes=15)
+LAX_SHARE = 0.1  # subjects who keep to their requirements loosely; the rest keep to them
+SLIP = {False: 0.02, True: 0.3}  # chance of missing a due check-in: kept, lax
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +66,14 @@ def with_ticks(events: list[SimEvent], every: timedelta, partitions: int) -> lis
 
 
 def simulate_days(
-    last: date, days: int, seed: int = 7, faults: bool = True, *, keys: Keys
+    last: date, days: int, seed: int = 7, faults: bool = True, *, keys: Keys, ferry: bool = True
 ) -> list[SimEvent]:
-    """``days`` consecutive days ending on ``last``; the ferry and the faults on the last."""
+    """``days`` consecutive days ending on ``last``; the ferry and the faults on the last
+    (unless told not to: history before the demo's day has neither)."""
     out: list[SimEvent] = []
     for n in range(days - 1, -1, -1):
         day = last - timedelta(days=n)
-        out += simulate_day(day, seed, faults=faults and n == 0, ferry=n == 0, keys=keys)
+        out += simulate_day(day, seed, faults=faults and n == 0, ferry=ferry and n == 0, keys=keys)
     return out
 
 
@@ -89,13 +98,21 @@ def simulate_day(
             events += _ferry_day(rng, ref, person, day, ids, keys)
         else:
             events += _home_day(rng, person, day, ids, keys)
-        diligence = random.Random(f"{seed}/{person.id}").uniform(0.55, 1.0)
-        if (_due(person, day) and rng.random() < diligence) or (
-            person.id == ABSCONDER_ID and ferry
-        ):
-            events += _checkins(rng, ref, person, day, ids, diligence, keys)
-        if day.weekday() == 5 and rng.random() < diligence * 0.6:  # Saturday service
-            events += _session(rng, ref, person, _at(day, 9), "community_service", ids, keys)
+        plan = month_plan(seed, person, day.year, day.month)
+        reported = None
+        if (_due(person, day) and day not in plan.skipped) or (person.id == ABSCONDER_ID and ferry):
+            checkin = _checkin(rng, ref, person, day, ids, keys)
+            events += checkin
+            reported = checkin[0].occurred_at
+            if rng.random() < plan.thought_reports:
+                later = reported + timedelta(minutes=10)
+                events += _session(ref, person, later, "thought_report", 0.0, ids, keys)
+        for activity, hours in plan.sessions.get(day, ()):
+            # Study after reporting at the kiosk, else in the afternoon; service from 9:00.
+            when = _at(day, 9) if activity == "community_service" else _at(day, 14)
+            if reported is not None and activity == "study":
+                when = reported + timedelta(minutes=10)
+            events += _session(ref, person, when, activity, hours, ids, keys)
     if faults:
         events += _faults(day, seed, ref, keys)
     events.sort(key=lambda e: (e.occurred_at, e.kind, e.key or b""))
@@ -213,15 +230,73 @@ def _due(person: PersonData, day: date) -> bool:
     ]
 
 
-def _checkins(
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """What a subject does in a local month: the due check-ins it skips, its study and
+    community-service sessions by day (activity, hours), and its chance of handing in a
+    thought report when it reports."""
+
+    skipped: frozenset[date]
+    sessions: Mapping[date, tuple[tuple[str, float], ...]]
+    thought_reports: float
+
+
+@cache
+def month_plan(seed: int, person: PersonData, year: int, month: int) -> MonthPlan:
+    """The subject's plan for a local month. One that keeps to its level (most) covers the
+    level's hours (the default rule set's, as its office tells it) with a few to spare and
+    slips on a due check-in rarely; a lax one (``LAX_SHARE``) slips often and covers 50 to
+    110 % of the hours. Study follows reporting at the kiosk, then other weekdays; service
+    is at weekends. Only days under supervision are planned."""
+    rng = random.Random(f"{seed}/{person.id}/{year}-{month:02d}")
+    lax = random.Random(f"{seed}/{person.id}").random() < LAX_SHARE
+    span = month_span(f"{year:04d}-{month:02d}")
+    days = [
+        d
+        for d in (span.first + timedelta(days=n) for n in range(span.days()))
+        if person.starts_on <= d <= person.ends_on
+    ]
+    due = [d for d in days if _due(person, d)]
+    skipped = frozenset(d for d in due if rng.random() < SLIP[lax])
+    reported = [d for d in due if d not in skipped]
+    weekdays = [d for d in days if d.weekday() < 5 and d not in reported]
+    weekends = [d for d in days if d.weekday() >= 5]
+    sessions: dict[date, list[tuple[str, float]]] = defaultdict(list)
+    for activity, first, then in (
+        ("study", reported, rng.sample(weekdays, len(weekdays))),
+        ("community_service", [], rng.sample(weekends, len(weekends))),
+    ):
+        need = _required_hours(person.level).get(activity, 0.0)
+        target = need * rng.uniform(0.5, 1.1) if lax else need + rng.randint(0, 3)
+        done = 0.0
+        for day in [*first, *then]:
+            if done >= target:
+                break
+            hours = float(rng.randint(2, 4))
+            sessions[day].append((activity, hours))
+            done += hours
+    return MonthPlan(
+        skipped,
+        {day: tuple(planned) for day, planned in sessions.items()},
+        0.15 if lax else 0.3,
+    )
+
+
+@cache
+def _required_hours(level: str) -> dict[str, float]:
+    hours = load_ruleset().levels[level].min_hours  # type: ignore[index]
+    return {str(activity): need for activity, need in hours.items()}
+
+
+def _checkin(
     rng: random.Random,
     ref: Reference,
     person: PersonData,
     day: date,
     ids: Iterator[str],
-    diligence: float,
     keys: Keys,
 ) -> list[SimEvent]:
+    """A check-in at the own office's kiosk (twice when the kiosk retried the upload)."""
     office = ref.office(person.office_id)
     when = _at(day, 8, 30) + timedelta(minutes=rng.randrange(0, 8 * 60))
     if person.id == ABSCONDER_ID:
@@ -241,24 +316,18 @@ def _checkins(
     out = [event]
     if rng.random() < 0.2:  # the kiosk retried the upload: same event id, sent twice
         out.append(replace(event, occurred_at=when + timedelta(seconds=30), note="kiosk retry"))
-    later = when + timedelta(minutes=10)
-    if rng.random() < diligence:  # after reporting, a study session at the kiosk
-        out += _session(rng, ref, person, later, "study", ids, keys)
-    if rng.random() < diligence * 0.3:
-        out += _session(rng, ref, person, later, "thought_report", ids, keys)
     return out
 
 
 def _session(
-    rng: random.Random,
     ref: Reference,
     person: PersonData,
     when: datetime,
     kind: str,
+    hours: float,
     ids: Iterator[str],
     keys: Keys,
 ) -> list[SimEvent]:
-    hours = 0.0 if kind == "thought_report" else float(rng.randint(2, 5))
     session = Activity(
         event_id=next(ids),
         subject_id=person.id,
