@@ -138,6 +138,7 @@ def intake(
     home: Annotated[str | None, typer.Option(help="lat,lon")] = None,
     device: Annotated[list[str] | None, typer.Option(help="A phone or bracelet.")] = None,
     case: Annotated[str | None, typer.Option(help="Co-offenders share a case id.")] = None,
+    victim: Annotated[list[str] | None, typer.Option(help="A victim, by name.")] = None,
 ) -> None:
     """Enter a subject on the register and enrol a signing key for each device."""
     new = store.Intake(
@@ -154,6 +155,7 @@ def intake(
         home=_place(home) if home else None,
         devices=tuple(device or ()),
         case_id=case,
+        victims=tuple(victim or ()),
     )
     done = _change("register.intake", subject_id, lambda s: store.intake(_engine(s), _actor(), new))
     keys = ", ".join(done["keys"]) or "none"

@@ -133,6 +133,9 @@ class Subject(TimestampMixin, Base):
     )
     end_reason: Mapped[EndReason | None] = mapped_column(_enum(EndReason))
     end_document: Mapped[str | None] = mapped_column(String(128), doc="The release document")
+    victims: Mapped[list[str] | None] = mapped_column(
+        JSON, doc="Victims named at intake (not tracked: they carry no device)"
+    )
 
     @classmethod
     def on_register(cls, day: date) -> ColumnElement[bool]:

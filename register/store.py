@@ -51,6 +51,7 @@ class Intake:
     home: tuple[float, float] | None = None  # lat, lon
     devices: tuple[str, ...] = ()  # phones and bracelets bound to the subject
     case_id: str | None = None  # co-offenders share a case
+    victims: tuple[str, ...] = ()  # named for the record and for prohibition orders
 
 
 @contextmanager
@@ -87,6 +88,7 @@ def subject_dict(s: Subject) -> dict[str, Any]:
         "officer_id": s.officer_id,
         "level": s.level.value,
         "case_id": s.case_id,
+        "victims": s.victims or [],
     }
 
 
@@ -140,6 +142,7 @@ def intake(engine: Engine, actor: Actor, new: Intake) -> dict[str, Any]:
             case_id=new.case_id,
             decided_by=new.decided_by,
             decision_no=new.decision_no,
+            victims=list(new.victims) or None,
         )
         session.add(subject)
         session.flush()

@@ -54,6 +54,9 @@ class IntakeBody(BaseModel):
     home_lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     devices: Annotated[list[Id], Field(max_length=8)] = []
     case_id: Id | None = None
+    victims: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=20)
+    ] = []
 
 
 class TransferBody(BaseModel):
@@ -187,8 +190,9 @@ def routes(engine: Engine, settings: Settings) -> APIRouter:
         home = None
         if body.home_lat is not None and body.home_lon is not None:
             home = (body.home_lat, body.home_lon)
-        fields = body.model_dump(exclude={"home_lat", "home_lon", "devices"})
-        new = store.Intake(**fields, home=home, devices=tuple(body.devices))
+        fields = body.model_dump(exclude={"home_lat", "home_lon", "devices", "victims"})
+        devices, victims = tuple(body.devices), tuple(body.victims)
+        new = store.Intake(**fields, home=home, devices=devices, victims=victims)
         return await change(
             "register.intake", body.subject_id, lambda: store.intake(engine, actor(who), new)
         )

@@ -52,6 +52,7 @@ def _new(subject_id: str = "SS-9001", **change: Any) -> Intake:
         "officer_id": "O-caiyuan-1",
         "home": (30.716, 122.461),
         "devices": ("P-SS-9001",),
+        "victims": ("王五",),
     } | change
     return Intake(**fields)  # type: ignore[arg-type]
 
@@ -68,6 +69,7 @@ def test_intake_puts_the_subject_on_the_register_with_its_keys_and_an_audit_entr
     engine = make_engine(url)
     made = intake(engine, CAIYUAN, _new())
     assert made["decision_no"] == "(2026)浙09刑更123号" and made["keys"] == ["P-SS-9001.k1"]
+    assert made["victims"] == ["王五"]
     registry = load_registry(engine)
     assert registry.subjects["SS-9001"].office_id == "caiyuan"
     assert registry.keys["P-SS-9001.k1"].subject_id == "SS-9001"

@@ -12,6 +12,7 @@ ccw.form("intake-form", "/api/subjects", (f) => ({
   home_lat: ccw.num(f.get("home_lat")),
   home_lon: ccw.num(f.get("home_lon")),
   devices: ccw.list(f.get("devices")),
+  victims: ccw.list(f.get("victims")),
 }), (made) => {
   document.getElementById("outcome").append(" ", ccw.subject(made.subject_id));
   load();

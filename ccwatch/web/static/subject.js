@@ -13,7 +13,8 @@ async function load() {
     `${s.office_id} (${s.zone}) · ${s.correction_type} · 管理等级 level ${s.level} · 积分 balance ${s.balance}`;
   const ended = s.released_on ? ` · 解矫 released ${s.released_on} (${s.end_reason}, ${s.end_document})` : "";
   document.getElementById("register").textContent =
-    `决定机关 decided by ${s.decided_by ?? "-"} ${s.decision_no ?? ""} · 矫正期 term ${s.starts_on} ~ ${s.ends_on}${ended}`;
+    `决定机关 decided by ${s.decided_by ?? "-"} ${s.decision_no ?? ""} · 矫正期 term ${s.starts_on} ~ ${s.ends_on}${ended}` +
+    (s.victims.length ? ` · 被害人 victims ${s.victims.join(", ")}` : "");
   ccw.rows("#ledger", s.ledger, [(e) => ccw.local(e.occurred_at), "rule", (e) => (e.delta > 0 ? "+" : "") + e.delta, (e) => `${e.reason_zh} / ${e.reason_en}`, (e) => e.evidence.join(" ")]);
   ccw.rows("#history", s.alerts, [(a) => ccw.local(a.opened_at), "alert_type", "state", "outcome", "reason_zh"]);
   ccw.rows("#leaves", s.leaves, [(l) => ccw.local(l.starts_at), (l) => ccw.local(l.ends_at), "destination", "status", "approver"]);
