@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from ccwatch.settings import Settings
 from ccwatch.web import admin_api, queries, register_api
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
-from ccwatch.web.feed import AlertFeed
+from ccwatch.web.feed import ActionOutcome, AlertFeed
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
@@ -64,7 +65,9 @@ class ActionBody(BaseModel):
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     engine = engine or settings.engine()
-    feed = AlertFeed(settings.kafka_bootstrap, settings.topics)
+    feed = AlertFeed(
+        settings.kafka_bootstrap, settings.topics, lambda o: queries.audit_outcome(engine, o)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -169,12 +172,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                 yield ": connected\n\n"
                 while not await request.is_disconnected():
                     try:
-                        alert = await asyncio.wait_for(queue.get(), timeout=15)
+                        item = await asyncio.wait_for(queue.get(), timeout=15)
                     except TimeoutError:
                         yield ": keep-alive\n\n"
                         continue
-                    if who.may_see(alert.office_id):
-                        yield f"event: alert\ndata: {json.dumps(_event_dict(alert))}\n\n"
+                    if isinstance(item, ActionOutcome):
+                        if item.officer_id == who.id:  # each officer hears of their own
+                            yield f"event: action\ndata: {json.dumps(asdict(item))}\n\n"
+                    elif who.may_see(item.office_id):
+                        yield f"event: alert\ndata: {json.dumps(_event_dict(item))}\n\n"
             finally:
                 feed.leave(queue)
 
@@ -189,7 +195,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         body: ActionBody,
         who: User,
     ) -> dict[str, str]:
-        """Acknowledge, dispatch or resolve: sent to the workers, who record the transition."""
+        """Acknowledge, dispatch or resolve: sent to the workers, who record the transition.
+        The answer says it was requested; the outcome (accepted, or rejected with the
+        reason) follows on the stream as an ``action`` event, and in the audit log."""
         found = await _alert_soon(engine, alert_id)
         if found is None or not who.may_see(found.office_id):
             raise HTTPException(404, "no such alert")  # another office's alerts do not exist
@@ -213,12 +221,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             queries.audit,
             engine,
             who,
-            f"alert.{action}",
+            f"alert.{action}.requested",
             alert_id,
             subject=found.subject_id,
+            action_id=event.event_id,
             note=body.note,
         )
-        return {"accepted": event.event_id}
+        return {"requested": event.event_id}
 
     # subjects -------------------------------------------------------------------------
     @app.get("/api/subjects", tags=["subjects"])

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from alerts.policy import load_policy
 from ccwatch.web.auth import Principal, hash_password
+from ccwatch.web.feed import ActionOutcome
 from models.access import AuditEntry, Role, User
 from models.ids import derive_id
 from models.localtime import Span, local
@@ -36,6 +37,28 @@ def audit(engine: Engine, who: Principal, action: str, target: str, **detail: An
         session.add(
             AuditEntry(
                 at=datetime.now(UTC), user_id=who.id, action=action, target=target, detail=detail
+            )
+        )
+
+
+def audit_outcome(engine: Engine, outcome: ActionOutcome) -> None:
+    """Record what the workers made of an action, once (every app instance hears it)."""
+    action = f"alert.{outcome.action}.{'accepted' if outcome.accepted else 'rejected'}"
+    with Session(engine) as session, session.begin():
+        recorded = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == action, AuditEntry.target == outcome.alert_id
+            )
+        )
+        if any(e.detail.get("action_id") == outcome.action_id for e in recorded):
+            return
+        session.add(
+            AuditEntry(
+                at=datetime.now(UTC),
+                user_id=outcome.officer_id,
+                action=action,
+                target=outcome.alert_id,
+                detail={"action_id": outcome.action_id, "reason": outcome.reason},
             )
         )
 

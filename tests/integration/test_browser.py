@@ -116,6 +116,10 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
 
         row.query_selector("button[data-action=acknowledge]").click()  # type: ignore[union-attr]
         page.wait_for_selector("tr:has-text('SS-0007'):has-text('acknowledged')", timeout=30_000)
+        page.wait_for_selector("#outcome.accepted:has-text('已受理')", timeout=30_000)
+        page.click("tr:has-text('SS-0007') button[data-action=acknowledge]")  # once more
+        refused = page.wait_for_selector("#outcome.rejected:has-text('被拒绝')", timeout=30_000)
+        assert refused is not None and "already acknowledged" in refused.inner_text()
         answers = iter(["verified_violation", "电话核实"])
         page.on("dialog", lambda dialog: dialog.accept(next(answers)))
         page.click("tr:has-text('SS-0007') button[data-action=resolve]")

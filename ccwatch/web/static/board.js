@@ -2,6 +2,13 @@
 "use strict";
 const rows = new Map();
 const rank = {high: 0, medium: 1, low: 2};
+const pending = new Map();  // action id -> what was asked, until the workers answer
+const verbs = {acknowledge: "签收 acknowledge", dispatch: "派发 dispatch", resolve: "处置 resolve"};
+function outcome(text, ok) {
+  const p = document.getElementById("outcome");
+  p.textContent = text;
+  p.className = ok ? "accepted" : "rejected";
+}
 let csrf = null;
 
 async function me() { const r = await fetch("/api/me"); if (!r.ok) { location.href = "/login"; } csrf = (await r.json()).csrf; }
@@ -56,6 +63,13 @@ function beep() {
 }
 function live() {
   const source = new EventSource("/api/alerts/stream");
+  source.addEventListener("action", (e) => {  // what the workers made of an action of ours
+    const o = JSON.parse(e.data);
+    const asked = pending.get(o.action_id);
+    if (!asked) return;
+    pending.delete(o.action_id);
+    outcome(o.accepted ? `已受理 accepted: ${asked}` : `被拒绝 rejected: ${asked}: ${o.reason}`, o.accepted);
+  });
   source.addEventListener("alert", (e) => {
     const t = JSON.parse(e.data);
     const known = rows.get(t.alert_id);
@@ -74,7 +88,12 @@ document.querySelector("#alerts").addEventListener("click", async (e) => {
   const action = b.dataset.action;
   const body = action === "resolve" ? {outcome: prompt("false_alarm / verified_violation / explained", "false_alarm"), note: prompt("备注 Note") || ""}
     : action === "dispatch" ? {assignee: prompt("派发至 Dispatch to (office or officer id)", rows.get(id).office_id)} : {};
-  await fetch(`/api/alerts/${id}/${b.dataset.action}`, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body)});
+  const r = await fetch(`/api/alerts/${encodeURIComponent(id)}/${action}`, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body)});
+  const answer = await r.json().catch(() => ({}));
+  const asked = `${verbs[action]} ${rows.get(id)?.subject_id ?? id}`;
+  if (!r.ok) { outcome(`被拒绝 rejected: ${asked}: ${JSON.stringify(answer.detail ?? r.status)}`, false); return; }
+  pending.set(answer.requested, asked);
+  outcome(`已提交 requested: ${asked}`, true);
 });
 document.querySelector("#filters").addEventListener("change", load);
 document.getElementById("logout").addEventListener("click", async () => { await fetch("/api/logout", {method: "POST", headers: {"X-CSRF-Token": csrf}}); location.href = "/login"; });
