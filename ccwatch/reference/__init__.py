@@ -58,6 +58,17 @@ class ZoneData:
 
 
 @dataclass(frozen=True)
+class Venue:
+    """A named place a prohibition order may forbid (网吧, KTV, 学校...), picked in the app."""
+
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
 class Reference:
     offices: tuple[OfficeData, ...]
     county: dict[str, Any]  # GeoJSON Polygon
@@ -66,6 +77,7 @@ class Reference:
     exits: tuple[ZoneData, ...] = ()
     forbidden: tuple[ZoneData, ...] = ()
     islands: tuple[ZoneData, ...] = ()  # approximate outlines, for the map
+    venues: tuple[Venue, ...] = ()  # places an order may forbid
 
     def office(self, office_id: str) -> OfficeData:
         return next(o for o in self.offices if o.id == office_id)
@@ -115,6 +127,7 @@ def shengsi() -> Reference:
         tuple(_zone(z) for z in raw["exits"]),
         tuple(_zone(z) for z in raw["forbidden"]),
         tuple(_zone(z) for z in raw["islands"]),
+        tuple(Venue(**v) for v in raw.get("venues", ())),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import Engine
 
+from ccwatch.reference import shengsi
 from ccwatch.settings import Settings
 from ccwatch.web.auth import Principal, principal
 from models.limits import MAX_ID
@@ -273,6 +275,11 @@ def routes(engine: Engine, settings: Settings) -> APIRouter:
         )
 
     # prohibition orders (禁止令) ------------------------------------------------------
+    @api.get("/places")
+    async def places(who: User) -> list[dict[str, Any]]:
+        """Named places an order may forbid (a circle each), to pick instead of typing."""
+        return [asdict(v) for v in shengsi().venues]
+
     @api.get("/subjects/{subject_id}/orders")
     async def subject_orders(subject_id: str, who: User) -> list[dict[str, Any]]:
         return await read(lambda: orders.orders(engine, actor(who), subject_id))

@@ -222,6 +222,9 @@ def test_a_subject_taken_in_on_the_register_page_then_given_an_order_on_its_page
             "zone_lon": "122.45", "zone_radius_m": "80", "curfew_from_hour": "22",
             "curfew_to_hour": "6", "curfew_radius_m": "200",
         }  # fmt: skip
+        page.select_option("#place", label="菜园镇网吧 Caiyuan internet cafe")  # a known place
+        assert page.input_value("#order-form [name=zone_radius_m]") == "60"
+        assert page.input_value("#order-form [name=zone_lat]") == "30.7165"
         for attempt in ("accepted", "rejected"):  # the same order again is refused
             for name, value in order.items():
                 page.fill(f"#order-form [name={name}]", value)

@@ -331,6 +331,8 @@ def test_orders_and_positioning_approvals_through_the_api(
         "curfew": {"from_hour": 22, "to_hour": 6, "radius_m": 200},
         "no_contact": ["SS-0002"],
     }  # fmt: skip
+    places = client.get("/api/places").json()
+    assert any(p["name"].startswith("菜园镇网吧") and p["radius_m"] > 0 for p in places)
     issued = client.post("/api/subjects/SS-0001/orders", headers=cy, json=order)
     assert issued.status_code == 201, issued.text
     order_id = issued.json()["order_id"]

@@ -65,3 +65,23 @@ ccw.form("extend-form", (f) => `/api/positioning/${encodeURIComponent(f.get("app
 ccw.form("revoke-form", (f) => `/api/positioning/${encodeURIComponent(f.get("approval_id"))}/revoke`,
   () => ({}), load);
 load();
+
+(async () => {  // named places fill the zone's name, centre and radius
+  const places = await (await fetch("/api/places")).json();
+  const select = document.getElementById("place");
+  for (const [i, p] of places.entries()) {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = p.name;
+    select.append(option);
+  }
+  select.addEventListener("change", () => {
+    const p = places[Number(select.value)];
+    if (!p) return;
+    const form = document.getElementById("order-form");
+    form.elements.zone_name.value = p.name;
+    form.elements.zone_lat.value = p.lat;
+    form.elements.zone_lon.value = p.lon;
+    form.elements.zone_radius_m.value = p.radius_m;
+  });
+})();
