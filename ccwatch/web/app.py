@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +29,7 @@ from ccwatch.settings import Settings
 from ccwatch.web import admin_api, queries, register_api
 from ccwatch.web.auth import Principal, check_password, principal, require, start_session
 from ccwatch.web.feed import ActionOutcome, AlertFeed
+from ccwatch.web.headers import SecurityHeaders
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
@@ -35,6 +37,13 @@ from register.stats import period
 
 HERE = Path(__file__).parent
 User = Annotated[Principal, Depends(principal)]
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' templates, every one autoescaped: they are named ``*.html.j2``, which
+    Starlette's default (escape ``.html``, ``.htm`` and ``.xml`` only) would leave raw."""
+    loader = jinja2.FileSystemLoader(HERE / "templates")
+    return Jinja2Templates(env=jinja2.Environment(loader=loader, autoescape=True))
 
 
 class Login(BaseModel):
@@ -90,8 +99,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         https_only=False,
         session_cookie="ccwatch",
     )
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    pages = Jinja2Templates(directory=HERE / "templates")
+    pages = page_templates()
     app.include_router(register_api.routes(engine, settings))
     app.include_router(admin_api.routes(engine, settings))
 

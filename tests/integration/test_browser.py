@@ -1,5 +1,6 @@
 """The board in real headless Chromium: log in, see a live alert appear without reloading,
-acknowledge and resolve it, see the map. Screenshots go to test-artifacts/."""
+acknowledge and resolve it, see the map; hostile text stays text on every page, under the
+Content Security Policy. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session
@@ -20,9 +23,13 @@ from ccwatch.broker import free_port
 from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
 from models.access import Role, User
+from models.events import encode
 from models.localtime import LOCAL_TZ
+from models.records import Alert
+from models.reference import Office, Zone
 from tests.integration.harness import REPO, System
 from tests.integration.test_detection import fix
+from tests.integration.test_web_api import alert
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -55,6 +62,11 @@ def add_user(
                 password_hash=hash_password(PASSWORD),
             )
         )
+
+
+def alert_row(system: System, alert_id: str) -> Alert | None:
+    with Session(system.engine) as session:
+        return session.get(Alert, alert_id)
 
 
 def backend(system: System) -> str:
@@ -238,4 +250,92 @@ def test_a_subject_taken_in_on_the_register_page_then_given_an_order_on_its_page
         assert "网吧 <b>cafe</b> (全天 all day)" in issued.inner_text()
         assert page.query_selector("#orders b, img") is None and dialogs == []
         page.screenshot(path=ARTIFACTS / f"register-order-{stem}.png", full_page=True)
+        browser.close()
+
+
+def test_a_hostile_display_name_and_alert_stay_text_on_every_page_under_the_policy(
+    site: str, system: System
+) -> None:
+    """A display name, an alert's reason and an office's name that are script: on the
+    board (live and loaded), the map and every other page they show as text, no dialog
+    fires, and Chromium reports no Content Security Policy violation on ccwatch's pages;
+    markup slipped into a page all the same runs no handler (the policy forbids inline
+    script)."""
+    from playwright.sync_api import Dialog, sync_playwright
+
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>{{7*7}}'
+    add_user(system, "evil", hostile, Role.ADMIN)
+    with Session(system.engine) as session, session.begin():
+        session.merge(
+            Office(id="x-office", name_zh=hostile, name_en="x", zone=Zone.EAST, lat=30.7, lon=122.5)
+        )
+    raised = msgspec.structs.replace(
+        alert(9, "caiyuan", "SS-0001"),
+        transition_id=uuid.uuid4().hex,
+        alert_id=f"a-{uuid.uuid4().hex}",
+        alert_type="home_curfew",
+        rule="home_curfew/1",
+        reason_zh=hostile,
+        reason_en=hostile,
+    )
+    stem = backend(system)
+    dialogs: list[str] = []
+    violations: list[str] = []  # what Chromium reports (and logs in its console) as blocked
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+
+        def seen(dialog: Dialog) -> None:  # an alert() would be script run from user text
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", seen)
+        page.expose_function("cspViolation", lambda found: violations.append(found))
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) => window.cspViolation("
+            "`${e.documentURI} ${e.effectiveDirective} ${e.blockedURI} ${e.sample}`));"
+        )
+        log_in(page, site, "evil")
+        page.wait_for_timeout(1500)  # the board is listening (server-sent events)
+        assert page.inner_text("header span").startswith(hostile)
+        system.send(system.settings.topics.alerts, b"SS-0001", encode(raised))
+        row = page.wait_for_selector(f"tr[data-alert='{raised.alert_id}']", timeout=30_000)
+        assert row is not None and hostile in row.inner_text()  # pushed live, shown as text
+        page.screenshot(path=ARTIFACTS / f"hostile-board-{stem}.png")
+
+        system.wait_for("the alert in the database", lambda: alert_row(system, raised.alert_id))
+        page.reload()  # the same alert, loaded from the database the worker wrote
+        row = page.wait_for_selector(f"tr[data-alert='{raised.alert_id}']", timeout=30_000)
+        assert row is not None and hostile in row.inner_text()
+        assert page.query_selector("img, body script:not([src])") is None
+
+        page.goto(f"{site}/map")
+        page.wait_for_selector("svg[data-ready=true] polygon.county", timeout=30_000)
+        assert page.inner_text("header span").startswith(hostile)
+        assert [t.text_content() for t in page.query_selector_all("svg text")].count(hostile) == 1
+        assert page.query_selector("img, svg script") is None
+        page.screenshot(path=ARTIFACTS / f"hostile-map-{stem}.png")
+
+        for path, ready in [
+            ("/subjects/SS-0001", "#history tbody tr"),
+            ("/register", "#subjects tbody tr"),
+            ("/leaves", "#pending"),
+            ("/periods", "#zero"),
+            ("/stats", "#stats tbody tr"),
+            ("/admin", "#offices tbody tr"),
+        ]:
+            page.goto(f"{site}{path}")
+            page.wait_for_selector(ready, timeout=30_000)
+            page.wait_for_timeout(300)  # the page's scripts have run
+            assert page.query_selector("img") is None, path
+        assert hostile in page.inner_text("#offices")  # the office's name, as text
+        assert dialogs == [] and violations == []
+
+        # Markup that reached a page anyway (a future mistake) runs no inline handler.
+        page.evaluate(
+            "document.body.insertAdjacentHTML('beforeend', '<img src=/x onerror=alert(3)>')"
+        )
+        page.wait_for_timeout(500)
+        assert dialogs == []
+        assert [v.split()[1:3] for v in violations] == [["script-src-attr", "inline"]]
         browser.close()
