@@ -56,6 +56,8 @@ function beep() {
 }
 function live() {
   const source = new EventSource("/api/alerts/stream");
+  // The stream ends with the session; the browser's reconnection is then refused: log in.
+  source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) location.href = "/login"; });
   source.addEventListener("alert", (e) => {
     const t = JSON.parse(e.data);
     const known = rows.get(t.alert_id);
