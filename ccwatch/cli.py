@@ -29,6 +29,7 @@ from ccwatch.register_cli import (
     terminal_app,
 )
 from ccwatch.settings import Settings
+from ccwatch.users_cli import users_app
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
 from terminals.simulator import SimEvent
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 app.add_typer(subject_app, name="subject")
 app.add_typer(leave_app, name="leave")
 app.add_typer(order_app, name="order")
@@ -511,6 +513,7 @@ def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
     import secrets
 
     from ccwatch.web.auth import hash_password
+    from ccwatch.web.sessions import end_sessions
     from models.access import Role, User
     from models.db import make_engine
 
@@ -523,13 +526,15 @@ def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
                 role=Role.COMMAND,
                 password_hash=hash_password(password),
                 active=True,
+                must_change_password=False,
             )
         )
+        end_sessions(session, "duty", "password")  # a new password each run
     port = s.web_port
     with open(s.data_dir / "web.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ccwatch", "web"],
-            env={**env, "CCWATCH_WEB_PORT": str(port), "CCWATCH_WEB_SECRET": secrets.token_hex(16)},
+            env={**env, "CCWATCH_WEB_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -874,57 +879,6 @@ def web() -> None:
     s = Settings()
     _require_broker(s)
     uvicorn.run(create_app(s), host=s.web_host, port=s.web_port, log_level="info")
-
-
-users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
-
-
-@users_app.command("add")
-def users_add(
-    user: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option(help="officer, command or admin.")],
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-    office: Annotated[str, typer.Option(help="An officer's office id.")] = "",
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
-) -> None:
-    """Create a user (the password is hashed with argon2id, never stored)."""
-    from ccwatch.web.auth import hash_password
-    from models.access import Role, User
-    from models.db import make_engine
-
-    who = Role(role)
-    if who == Role.OFFICER and not office:
-        console.print("[red]an officer needs --office[/]")
-        raise typer.Exit(2)
-    if len(password) < 10:
-        console.print("[red]use a password of at least 10 characters[/]")
-        raise typer.Exit(2)
-    with Session(make_engine(Settings().database_url)) as session, session.begin():
-        session.merge(
-            User(
-                id=user,
-                name=name or user,
-                role=who,
-                office_id=office or None,
-                password_hash=hash_password(password),
-                active=True,
-            )
-        )
-    console.print(f"user {user} ({who.value}) saved")
-
-
-@users_app.command("create-admin")
-def users_create_admin(
-    user: str = "admin",
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
-) -> None:
-    """Create the first administrator."""
-    users_add(user, role="admin", name="Administrator", office="", password=password)
 
 
 @app.command()

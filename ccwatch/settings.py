@@ -104,8 +104,20 @@ class Settings(BaseSettings):
     )
     web_host: str = Field("127.0.0.1", description="Bind address of HTTP servers.")
     web_port: int = Field(8080, ge=1, le=65535, description="Port of the command-center app.")
-    web_secret: str = Field(
-        "", description="Signs session cookies; empty: a new one per start (sessions end)."
+    web_idle_timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        description="A web session unused this long ends (the open board's live feed is not use).",
+    )
+    web_absolute_timeout_s: float = Field(
+        12 * 3600.0,
+        gt=0,
+        description="A web session ends this long after its log-in, used or not (a duty shift).",
+    )
+    web_secure_cookie: bool = Field(
+        False,
+        description="Send the session cookie over HTTPS only (Secure, named __Host-ccwatch); "
+        "on behind TLS (docker-compose.yml).",
     )
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."

@@ -29,6 +29,29 @@ class User(TimestampMixin, Base):
     officer_id: Mapped[str | None] = mapped_column(ForeignKey("officers.id"))
     password_hash: Mapped[str] = mapped_column(Text, doc="argon2id")
     active: Mapped[bool] = mapped_column(default=True, server_default="1")
+    must_change_password: Mapped[bool] = mapped_column(
+        default=False,
+        server_default="0",
+        doc="Set by an administrator's password reset: until the user sets their own, "
+        "only changing it is allowed",
+    )
+
+
+class WebSession(Base):
+    """A log-in to the web app. The cookie holds only the random session id; this row holds
+    its SHA-256, so a copy of the database opens no session. Role, office and whether the
+    user is active are read from ``users`` on every request, never from the cookie."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True, doc="SHA-256, hex")
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64), doc="Sent back in X-CSRF-Token")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True, doc="Absolute end")
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEntry(Base):

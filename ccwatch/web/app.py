@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -23,20 +22,24 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
-from starlette.middleware.sessions import SessionMiddleware
 
 from ccwatch.settings import Settings
-from ccwatch.web import admin_api, queries, register_api
-from ccwatch.web.auth import Principal, check_password, principal, require, start_session
+from ccwatch.web import admin_api, queries, register_api, users, users_api
+from ccwatch.web.auth import Principal, check_password, current, live_session, principal, require
 from ccwatch.web.feed import ActionOutcome, AlertFeed
 from ccwatch.web.headers import SecurityHeaders
+from ccwatch.web.register_api import actor
+from ccwatch.web.sessions import Live, SessionStore
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
+from register.core import Refused
 from register.stats import period
 
 HERE = Path(__file__).parent
 User = Annotated[Principal, Depends(principal)]
+LoggedIn = Annotated[Live, Depends(live_session)]  # also a user who must change their password
+STREAM_CHECK_S = 5.0  # an open live feed checks its session at least this often
 
 
 def page_templates() -> Jinja2Templates:
@@ -51,12 +54,21 @@ class Login(BaseModel):
     password: str
 
 
+Password = Annotated[str, Field(min_length=10, max_length=1024)]
+
+
 class NewUser(BaseModel):
-    id: str
-    name: str
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=128)]
     role: Role
     office_id: str | None = None
-    password: Annotated[str, Field(min_length=10)]
+    password: Password
+    must_change_password: bool = False
+
+
+class NewPassword(BaseModel):
+    current_password: Annotated[str, Field(max_length=1024)]
+    new_password: Password
 
 
 class NewPeriod(BaseModel):
@@ -92,18 +104,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.web_secret or secrets.token_hex(32),
-        same_site="strict",
-        https_only=False,
-        session_cookie="ccwatch",
+    store = SessionStore(
+        engine,
+        settings.web_idle_timeout_s,
+        settings.web_absolute_timeout_s,
+        settings.web_secure_cookie,
     )
     app.add_middleware(SecurityHeaders)
+    app.state.sessions = store
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = page_templates()
     app.include_router(register_api.routes(engine, settings))
     app.include_router(admin_api.routes(engine, settings))
+    app.include_router(users_api.routes(engine))
 
     # pages ----------------------------------------------------------------------------
     def page(path: str, template: str, *roles: Role) -> None:
@@ -112,11 +125,23 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
         @app.get(path, response_class=HTMLResponse, include_in_schema=False)
         async def show(request: Request) -> Any:
-            if "user" not in request.session:
-                return RedirectResponse("/login")
-            if roles and request.session["role"] not in roles:
-                return RedirectResponse("/")
-            return pages.TemplateResponse(request, template, {"s": request.session})
+            return await render(request, template, roles)
+
+    async def render(
+        request: Request, template: str, roles: tuple[Role, ...] = (), **context: Any
+    ) -> Any:
+        """A page for the user of the session in force: else the log-in page; until a
+        reset password is changed, the password page."""
+        live = await asyncio.to_thread(current, request)
+        if live is None:
+            return RedirectResponse("/login")
+        who = live.who
+        if who.must_change_password and template != "password.html.j2":
+            return RedirectResponse("/password")
+        if roles and who.role not in roles:
+            return RedirectResponse("/")
+        me = {"user": who.id, "name": who.name, "role": who.role.value, "office": who.office_id}
+        return pages.TemplateResponse(request, template, {"s": me, **context})
 
     page("/", "board.html.j2")
     page("/map", "map.html.j2")
@@ -125,6 +150,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     page("/periods", "periods.html.j2")
     page("/register", "register.html.j2")
     page("/admin", "admin.html.j2", Role.ADMIN)
+    page("/password", "password.html.j2")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -135,30 +161,67 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return pages.TemplateResponse(request, "login.html.j2", {})
 
     # session --------------------------------------------------------------------------
+    async def start(request: Request, response: Response, who: Principal) -> str:
+        """A new session for ``who`` in the cookie (the browser's old one ends); its CSRF
+        token."""
+        session_id, csrf = await asyncio.to_thread(store.start, who.id, store.session_id(request))
+        store.set_cookie(response, session_id)
+        return csrf
+
     @app.post("/api/login", tags=["session"])
-    async def login(request: Request, body: Login) -> dict[str, str]:
-        """Log in; the answer carries the CSRF token every POST must send as X-CSRF-Token."""
+    async def login(request: Request, response: Response, body: Login) -> dict[str, Any]:
+        """Log in; the answer carries the CSRF token every POST must send as X-CSRF-Token.
+        With ``must_change_password``, only changing it (``POST /api/me/password``), /api/me
+        and log-out are allowed."""
         who = await asyncio.to_thread(check_password, engine, body.username, body.password)
         if who is None:
             raise HTTPException(401, "wrong user name or password")
-        token = start_session(request, who)
-        queries.audit(engine, who, "login", who.id)
-        return {"user": who.id, "role": who.role.value, "csrf": token}
+        token = await start(request, response, who)
+        await asyncio.to_thread(queries.audit, engine, who, "login", who.id)
+        return {
+            "user": who.id,
+            "role": who.role.value,
+            "csrf": token,
+            "must_change_password": who.must_change_password,
+        }
 
     @app.post("/api/logout", tags=["session"])
-    async def logout(request: Request, who: User) -> dict[str, str]:
-        request.session.clear()
-        return {"user": who.id}
+    async def logout(response: Response, live: LoggedIn) -> dict[str, Any]:
+        """Log out: every session of the user ends, on every device."""
+        ended = await asyncio.to_thread(store.end_all, live.who.id, "logged out")
+        store.clear_cookie(response)
+        return {"user": live.who.id, "sessions_ended": ended}
 
     @app.get("/api/me", tags=["session"])
-    async def me(request: Request, who: User) -> dict[str, Any]:
+    async def me(live: LoggedIn) -> dict[str, Any]:
+        who = live.who
         return {
             "user": who.id,
             "name": who.name,
             "role": who.role.value,
             "office_id": who.office_id,
-            "csrf": request.session.get("csrf"),
+            "must_change_password": who.must_change_password,
+            "csrf": live.csrf,
         }
+
+    @app.post("/api/me/password", tags=["session"])
+    async def change_password(
+        request: Request, response: Response, body: NewPassword, live: LoggedIn
+    ) -> dict[str, Any]:
+        """Change one's own password, giving the current one: every session of the user
+        ends, and this browser gets a new one (the answer's ``csrf``)."""
+        try:
+            await asyncio.to_thread(
+                users.change_password,
+                engine,
+                live.who.id,
+                body.current_password,
+                body.new_password,
+            )
+        except Refused as refused:
+            raise HTTPException(422, refused.as_dict()) from None
+        token = await start(request, response, live.who)
+        return {"user": live.who.id, "csrf": token}
 
     # alerts ---------------------------------------------------------------------------
     @app.get("/api/alerts", tags=["alerts"])
@@ -174,18 +237,34 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/api/alerts/stream", tags=["alerts"])
     async def stream(request: Request, who: User) -> StreamingResponse:
-        """Server-sent events: each alert transition of the caller's scope as it happens."""
+        """Server-sent events: each alert transition of the caller's scope as it happens.
+        The stream ends when its session does (checked every few seconds; an open stream
+        is not use of the session: it does not postpone the idle timeout)."""
         queue = feed.listen()
+        session_id = store.session_id(request)
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
+
+        async def in_force() -> bool:
+            nonlocal checked
+            if loop.time() - checked < STREAM_CHECK_S:
+                return True
+            checked = loop.time()
+            return await asyncio.to_thread(store.load, session_id, False) is not None
 
         async def events() -> AsyncIterator[str]:
             try:
                 yield ": connected\n\n"
                 while not await request.is_disconnected():
                     try:
-                        item = await asyncio.wait_for(queue.get(), timeout=15)
+                        item = await asyncio.wait_for(queue.get(), timeout=STREAM_CHECK_S)
                     except TimeoutError:
+                        if not await in_force():
+                            return
                         yield ": keep-alive\n\n"
                         continue
+                    if not await in_force():
+                        return
                     if isinstance(item, ActionOutcome):
                         if item.officer_id == who.id:  # each officer hears of their own
                             yield f"event: action\ndata: {json.dumps(asdict(item))}\n\n"
@@ -311,15 +390,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.post("/api/users", tags=["admin"], status_code=201)
     async def add_user(body: NewUser, who: User) -> dict[str, str]:
-        """Administrators create users (the password is hashed with argon2id)."""
+        """Administrators create users (the password is hashed with argon2id); an id
+        already taken is 409, never overwritten. ``must_change_password``: the password is
+        a temporary one, to change at the first log-in."""
         require(who, Role.ADMIN)
-        if body.role == Role.OFFICER and not body.office_id:
-            raise HTTPException(422, "an officer needs an office")
-        await asyncio.to_thread(
-            queries.save_user, engine, body.id, body.name, body.role, body.office_id, body.password
-        )
-        await asyncio.to_thread(
-            queries.audit, engine, who, "user.save", body.id, role=body.role.value
+        await users_api.run(
+            lambda: users.create(
+                engine,
+                actor(who),
+                body.id,
+                body.name,
+                body.role,
+                body.office_id,
+                body.password,
+                body.must_change_password,
+            )
         )
         return {"user": body.id}
 
@@ -337,11 +422,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/subjects/{subject_id}", response_class=HTMLResponse, include_in_schema=False)
     async def subject_page(request: Request, subject_id: str) -> Any:
-        if "user" not in request.session:
-            return RedirectResponse("/login")
-        return pages.TemplateResponse(
-            request, "subject.html.j2", {"s": request.session, "subject_id": subject_id}
-        )
+        return await render(request, "subject.html.j2", subject_id=subject_id)
 
     @app.get("/api/audit", tags=["admin"])
     async def audit_log(who: User, limit: int = 200) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from alerts.policy import load_policy
-from ccwatch.web.auth import Principal, hash_password
+from ccwatch.web.auth import Principal
 from ccwatch.web.feed import ActionOutcome
-from models.access import AuditEntry, Role, User
+from models.access import AuditEntry
 from models.ids import derive_id
 from models.localtime import Span, local
 from models.records import Alert, PointsEntryRow, Position, RecommendationRow, ZeroReport
@@ -415,22 +415,6 @@ def track(engine: Engine, subject_id: str, limit: int = 500) -> list[dict[str, A
             }
             for p in rows
         ]
-
-
-def save_user(
-    engine: Engine, user_id: str, name: str, role: Role, office_id: str | None, password: str
-) -> None:
-    with Session(engine) as session, session.begin():
-        session.merge(
-            User(
-                id=user_id,
-                name=name,
-                role=role,
-                office_id=office_id,
-                password_hash=hash_password(password),
-                active=True,
-            )
-        )
 
 
 def save_period(

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ccwatch.settings import Settings
-from ccwatch.web import queries
+from ccwatch.web import queries, users
 from ccwatch.web.app import create_app
 from models.access import AuditEntry, Role
 from models.db import make_engine
@@ -179,10 +179,8 @@ def test_officers_see_the_approvals_ending_soon_of_their_office(engine: Engine, 
     record = queries.subject(engine, "SS-9002")
     assert record is not None and record["positioning"] == approvals(engine, "SS-9002")
 
-    app = create_app(
-        Settings(database_url=url, web_secret="test", kafka_bootstrap="unused:9"), engine
-    )
-    queries.save_user(engine, "gq", "gq", Role.OFFICER, "gouqi", PASSWORD)
+    app = create_app(Settings(database_url=url, kafka_bootstrap="unused:9"), engine)
+    users.create(engine, Actor("root"), "gq", "gq", Role.OFFICER, "gouqi", PASSWORD)
     client = TestClient(app)  # no lifespan: no alert feed
     assert client.get("/api/positioning/expiring").status_code == 401
     assert client.post("/api/login", json={"username": "gq", "password": PASSWORD}).is_success

@@ -90,10 +90,12 @@ def site(system: System) -> Iterator[str]:
         pytest.skip("no chromium on this machine")
     add_user(system, "duty", "值班员 duty officer", Role.COMMAND)
     port = free_port()
-    settings = system.settings.model_copy(update={"web_secret": "browser-test"})
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, system.engine), host="127.0.0.1", port=port, log_level="warning"
+            create_app(system.settings, system.engine),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

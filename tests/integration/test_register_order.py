@@ -41,8 +41,7 @@ def web(system: System) -> Iterator[tuple[TestClient, dict[str, str]]]:
     with Session(system.engine) as session, session.begin():
         hashed = hash_password(PASSWORD)
         session.add(User(id="cc", name="cc", role=Role.COMMAND, password_hash=hashed))
-    settings = system.settings.model_copy(update={"web_secret": "test-secret"})
-    with TestClient(create_app(settings, system.engine)) as client:
+    with TestClient(create_app(system.settings, system.engine)) as client:
         response = client.post("/api/login", json={"username": "cc", "password": PASSWORD})
         assert response.status_code == 200, response.text
         yield client, {"X-CSRF-Token": response.json()["csrf"]}

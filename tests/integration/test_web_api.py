@@ -66,7 +66,6 @@ def api(broker: EmbeddedBroker, database_url: str) -> Iterator[tuple[TestClient,
         kafka_bootstrap=broker.bootstrap,
         database_url=database_url,
         topic_prefix=f"w{uuid.uuid4().hex[:8]}",
-        web_secret="test-secret",
     )
     ensure_topics(broker.bootstrap, settings.topics.all(), settings.partitions)
     migrate(database_url)

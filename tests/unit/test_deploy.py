@@ -223,6 +223,10 @@ def test_web_publishes_its_configured_port() -> None:
     assert [str(p).rsplit(":", 1)[-1] for p in services()["web"]["ports"]] == [web_port]
 
 
+def test_web_sends_its_session_cookie_over_https_only() -> None:
+    assert env("web")["CCWATCH_WEB_SECURE_COOKIE"] == "true"
+
+
 def test_no_literal_secrets() -> None:
     for service in services():
         for name, raw in env(service).items():

@@ -9,12 +9,43 @@ function retire(t) {
   });
   return b;
 }
+function showSecret(text) {  // shown this once
+  const secret = document.getElementById("secret");
+  secret.textContent = text;
+  secret.hidden = false;
+}
+function userAction(u, action, label) {  // a button that POSTs /api/users/{id}/{action}
+  const b = document.createElement("button");
+  b.textContent = label;
+  b.addEventListener("click", async () => {
+    const done = await ccw.post(`/api/users/${encodeURIComponent(u.id)}/${action}`, {});
+    if (done && done.temporary_password) {
+      showSecret(`${u.id} 临时密码仅显示一次 temporary password, shown once: ${done.temporary_password}`);
+    }
+    if (done) load();
+  });
+  return b;
+}
+function userActions(u) {
+  const span = document.createElement("span");
+  span.append(u.active ? userAction(u, "deactivate", "停用 Deactivate") : userAction(u, "reactivate", "启用 Reactivate"),
+    userAction(u, "reset-password", "重置密码 Reset password"), userAction(u, "end-sessions", "结束登录 End sessions"));
+  return span;
+}
 async function load() {
   const offices = await (await fetch("/api/admin/offices")).json();
   ccw.rows("#offices", offices, ["office_id", "name_zh", "name_en", "zone", "lat", "lon"]);
   for (const f of ["terminal-form", "move-form"]) {
     ccw.options(document.forms[f].office_id, offices, "office_id", (o) => `${o.name_zh} ${o.office_id}`);
   }
+  for (const f of ["user-form", "access-form"]) {
+    ccw.options(document.forms[f].office_id, [{ office_id: "" }, ...offices], "office_id",
+      (o) => (o.office_id ? `${o.name_zh} ${o.office_id}` : "无 none"));
+  }
+  const users = await (await fetch("/api/users")).json();
+  ccw.rows("#users", users, ["id", "name", "role", "office_id", (u) => (u.active ? "是 yes" : "否 no"),
+    (u) => (u.must_change_password ? "是 yes" : ""), "sessions", userActions]);
+  ccw.options(document.forms["access-form"].user_id, users, "id", (u) => `${u.id} (${u.role})`);
   const terminals = await (await fetch("/api/admin/terminals")).json();
   ccw.rows("#terminals", terminals, ["terminal_id", "office_id", "lat", "lon", (t) => t.keys.join(", "),
     (t) => (t.retired_at ? ccw.local(t.retired_at) : ""), (t) => (t.retired_at ? "" : retire(t))]);
@@ -24,10 +55,13 @@ async function load() {
 ccw.form("office-form", "/api/admin/offices", (f) => ({
   ...Object.fromEntries(f), lat: ccw.num(f.get("lat")), lon: ccw.num(f.get("lon")) }), load);
 ccw.form("terminal-form", "/api/admin/terminals", (f) => ({ terminal_id: f.get("terminal_id"), ...place(f) }), (made) => {
-  const secret = document.getElementById("secret");  // shown this once, for the terminal
-  secret.textContent = `${made.key_id} 密钥仅显示一次 secret, shown once: ${made.secret}`;
-  secret.hidden = false;
+  showSecret(`${made.key_id} 密钥仅显示一次 secret, shown once: ${made.secret}`);  // for the terminal
   load();
 });
+ccw.form("user-form", "/api/users", (f) => ({ id: f.get("id"), name: f.get("name"), role: f.get("role"),
+  office_id: f.get("office_id") || null, password: f.get("password"),
+  must_change_password: f.get("must_change_password") === "on" }), load);
+ccw.form("access-form", (f) => `/api/users/${encodeURIComponent(f.get("user_id"))}/access`,
+  (f) => ({ role: f.get("role"), office_id: f.get("office_id") || null }), load);
 ccw.form("move-form", (f) => `/api/admin/terminals/${encodeURIComponent(f.get("terminal_id"))}/move`, place, load);
 load();

@@ -70,6 +70,8 @@ function live() {
     pending.delete(o.action_id);
     outcome(o.accepted ? `已受理 accepted: ${asked}` : `被拒绝 rejected: ${asked}: ${o.reason}`, o.accepted);
   });
+  // The stream ends with the session; the browser's reconnection is then refused: log in.
+  source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) location.href = "/login"; });
   source.addEventListener("alert", (e) => {
     const t = JSON.parse(e.data);
     const known = rows.get(t.alert_id);

@@ -53,6 +53,7 @@ const ccw = {
       headers: { "Content-Type": "application/json", "X-CSRF-Token": await ccw.csrf() },
       body: JSON.stringify(body),
     });
+    if (r.status === 401) { location.href = "/login"; return null; }  // the session ended
     const data = await r.json().catch(() => ({}));
     const d = data.detail;
     out.textContent = r.ok ? "已完成 Done"
