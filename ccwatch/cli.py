@@ -90,9 +90,10 @@ def _yesterday() -> date:
 
 @app.command()
 def settings() -> None:
-    """Print the settings in force (from CCWATCH_* environment variables)."""
-    for name, value in Settings().model_dump().items():
-        console.print(f"CCWATCH_{name.upper()}={value}")
+    """Print the settings in force (from CCWATCH_* environment variables), without the
+    database password."""
+    for name, value in Settings().shown().items():
+        console.print(f"CCWATCH_{name.upper()}={value}", markup=False, highlight=False)
 
 
 @db_app.command("upgrade")
@@ -398,7 +399,7 @@ def run(
     engine = make_engine(base.database_url)
     seed_db(engine)
     keys = keyring(engine)  # the simulated terminals sign with them
-    console.print(f"[cyan]database {base.database_url} migrated and seeded[/]")
+    console.print(f"[cyan]database {base.shown()['database_url']} migrated and seeded[/]")
     sim_day = date.fromisoformat(day) if day else _yesterday()
     history = history_before(sim_day, history_months)
     _watch_from(engine, history)
@@ -514,10 +515,11 @@ def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
     from ccwatch.web.auth import hash_password
     from ccwatch.web.sessions import end_sessions
+    from ccwatch.web.throttle import Throttle
     from models.access import Role, User
     from models.db import make_engine
 
-    password = secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(12)  # 16 characters: the policy's length (passwords.py)
     with Session(make_engine(s.database_url)) as session, session.begin():
         session.merge(
             User(
@@ -530,6 +532,7 @@ def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
             )
         )
         end_sessions(session, "duty", "password")  # a new password each run
+    Throttle(make_engine(s.database_url)).unlock("duty")  # no lock-out left from a run before
     port = s.web_port
     with open(s.data_dir / "web.log", "ab") as log:
         proc = subprocess.Popen(
@@ -878,7 +881,17 @@ def web() -> None:
 
     s = Settings()
     _require_broker(s)
-    uvicorn.run(create_app(s), host=s.web_host, port=s.web_port, log_level="info")
+    # X-Forwarded-For only from a proxy named in FORWARDED_ALLOW_IPS (none by default, not
+    # even loopback): log-in throttling counts the address it sees (docs/web.md)
+    proxies = os.environ.get("FORWARDED_ALLOW_IPS", "")
+    uvicorn.run(
+        create_app(s),
+        host=s.web_host,
+        port=s.web_port,
+        log_level="info",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
 
 
 @app.command()

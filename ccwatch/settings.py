@@ -119,6 +119,29 @@ class Settings(BaseSettings):
         description="Send the session cookie over HTTPS only (Secure, named __Host-ccwatch); "
         "on behind TLS (docker-compose.yml).",
     )
+    web_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the web app reads (413 beyond)."
+    )
+    login_delay_s: float = Field(
+        1.0,
+        gt=0,
+        description="First wait after repeated failed log-ins (an account's 4th, an "
+        "address's 21st); it doubles with each further failure (429 with Retry-After).",
+    )
+    login_lockout_after: int = Field(
+        10, ge=1, description="Consecutive failed log-ins that lock an account."
+    )
+    login_lockout_s: float = Field(
+        900.0,
+        gt=0,
+        description="How long a lock-out lasts, unless an administrator lifts it sooner.",
+    )
+    login_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Password verifications (argon2) run at once; a few more log-ins wait, "
+        "the rest are refused (429) so that other requests are not starved.",
+    )
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."
     )
@@ -133,6 +156,21 @@ class Settings(BaseSettings):
         None, description="Touched once the worker has joined its group (health checks)."
     )
     log_level: str = Field("info", description="Worker log level.")
+
+    def shown(self) -> dict[str, object]:
+        """The values to print or log: the database URL without its password (``ccwatch
+        settings`` prints these)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        values = self.model_dump()
+        try:
+            values["database_url"] = make_url(self.database_url).render_as_string(
+                hide_password=True
+            )
+        except ArgumentError:  # not a URL SQLAlchemy reads: show none of it
+            values["database_url"] = "(unreadable, hidden)"
+        return values
 
     def engine(self) -> Engine:
         """A database engine with this process's timeouts and pool size."""

@@ -68,9 +68,6 @@ def users_add(
     if who == Role.OFFICER and not office:
         console.print("[red]an officer needs --office[/]")
         raise typer.Exit(2)
-    if len(password) < 10:
-        console.print("[red]use a password of at least 10 characters[/]")
-        raise typer.Exit(2)
     engine = _engine()
     _change(
         lambda: users.create(
@@ -136,9 +133,6 @@ def users_reset_password(
     nothing else is allowed); their sessions end now."""
     from ccwatch.web import users
 
-    if len(password) < 10:
-        console.print("[red]use a password of at least 10 characters[/]")
-        raise typer.Exit(2)
     engine = _engine()
     _change(lambda: users.reset_password(engine, _actor(), user, password))
     console.print(
@@ -183,6 +177,29 @@ def users_end_sessions(
         return
     ended = _change(lambda: users.end_all_sessions(engine, _actor(), user))
     console.print(f"user {escape(user)}: {ended} session(s) ended")
+
+
+@users_app.command("unlock")
+def users_unlock(user: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Lift a user's lock-out after failed log-ins (and forget their failures)."""
+    from ccwatch.web import users
+
+    engine = _engine()
+    done = _change(lambda: users.unlock(engine, _actor(), user))
+    console.print(f"user {escape(user)} " + ("unlocked" if done["unlocked"] else "was not locked"))
+
+
+@users_app.command("locked")
+def users_locked() -> None:
+    """The accounts locked now after failed log-ins (user names that do not exist too)."""
+    from ccwatch.web.throttle import Throttle
+
+    table = Table("user", "failures", "last attempt", "locked until")
+    for row in Throttle(_engine()).locked():
+        table.add_row(
+            escape(row["user"]), str(row["failures"]), row["last_attempt_at"], row["locked_until"]
+        )
+    console.print(table)
 
 
 @users_app.command("create-admin")

@@ -65,3 +65,17 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class LoginAttempts(Base):
+    """Failed log-ins counted per account (``user:NAME``, unknown names too) and per
+    address (``addr:IP``): the delay before the next attempt, and an account's lock-out
+    (:mod:`ccwatch.web.throttle`)."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0, doc="Since the last success or unlock")
+    last_at: Mapped[datetime] = mapped_column(doc="The last attempt counted")
+    retry_at: Mapped[datetime | None] = mapped_column(doc="No attempt before this")
+    locked_until: Mapped[datetime | None] = mapped_column(doc="An account's lock-out")

@@ -33,12 +33,15 @@ def make_engine(
 ) -> Engine:
     """An engine that never waits without bound: a connect timeout, a server-side statement
     (and lock) timeout and a pool checkout timeout. SQLite files get WAL, a busy timeout and
-    enforced foreign keys."""
+    enforced foreign keys. A statement's parameters (password hashes, personal data) are
+    never repeated in its errors, which reach logs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": statement_timeout_s}, **JSON_CODEC)
+        engine = create_engine(
+            url, connect_args={"timeout": statement_timeout_s}, hide_parameters=True, **JSON_CODEC
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     ms = int(statement_timeout_s * 1000)
@@ -46,6 +49,7 @@ def make_engine(
         url,
         pool_pre_ping=True,
         pool_size=pool_size,
+        hide_parameters=True,
         pool_timeout=connect_timeout_s,
         connect_args={
             "connect_timeout": max(1, round(connect_timeout_s)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -17,22 +18,43 @@ from typing import Annotated, Any, Literal
 
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ccwatch.settings import Settings
 from ccwatch.web import admin_api, queries, register_api, users, users_api
-from ccwatch.web.auth import Principal, check_password, current, live_session, principal, require
+from ccwatch.web.auth import (
+    Denied,
+    Principal,
+    current,
+    find_account,
+    live_session,
+    principal,
+    require,
+    verify,
+)
+from ccwatch.web.door import Door
 from ccwatch.web.feed import ActionOutcome, AlertFeed
 from ccwatch.web.headers import SecurityHeaders
 from ccwatch.web.register_api import actor
 from ccwatch.web.sessions import Live, SessionStore
+from ccwatch.web.throttle import Attempt, Busy, Refusal, Throttle, ThrottlePolicy, Verifier
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
+from models.reference import Zone
 from register.core import Refused
 from register.stats import period
 
@@ -50,11 +72,13 @@ def page_templates() -> Jinja2Templates:
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(max_length=1024)]
 
 
-Password = Annotated[str, Field(min_length=10, max_length=1024)]
+Password = Annotated[
+    str, Field(max_length=1024, description="15 to 256 characters, not a common one (docs/web.md)")
+]
 
 
 class NewUser(BaseModel):
@@ -72,7 +96,7 @@ class NewPassword(BaseModel):
 
 
 class NewPeriod(BaseModel):
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=128)]
     starts_at: datetime
     ends_at: datetime
     offices: list[str] = []
@@ -90,11 +114,23 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         settings.kafka_bootstrap, settings.topics, lambda o: queries.audit_outcome(engine, o)
     )
 
+    throttle = Throttle(
+        engine,
+        ThrottlePolicy(
+            delay_s=settings.login_delay_s,
+            lockout_after=settings.login_lockout_after,
+            lockout_s=settings.login_lockout_s,
+        ),
+    )
+    verifier = Verifier(settings.login_concurrency, queue=8 * settings.login_concurrency)
+    told: dict[str, datetime] = {}  # throttled refusals recorded: one entry per wait
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await feed.start()
         yield
         await feed.stop()
+        verifier.close()
 
     app = FastAPI(
         title="ccwatch command center",
@@ -110,6 +146,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         settings.web_absolute_timeout_s,
         settings.web_secure_cookie,
     )
+    app.add_middleware(Door, max_body_bytes=settings.web_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.state.sessions = store
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -117,6 +154,40 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(register_api.routes(engine, settings))
     app.include_router(admin_api.routes(engine, settings))
     app.include_router(users_api.routes(engine))
+
+    # refusals ---------------------------------------------------------------------------
+    @app.exception_handler(Denied)
+    async def denied(request: Request, e: Denied) -> Response:
+        """Every denial goes to the audit log, with the session's user (if any)."""
+        live = await asyncio.to_thread(current, request, False)
+        await asyncio.to_thread(
+            queries.audit_denial,
+            engine,
+            live.who.id if live else "-",
+            e.action,
+            e.target or request.url.path,
+            status=e.status_code,
+            method=request.method,
+            path=request.url.path,
+            **e.extra,
+        )
+        return JSONResponse({"detail": e.detail}, e.status_code, headers=e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> Response:
+        """422 with what was wrong; values JSON cannot carry (``1e999`` parses as infinity)
+        are named, not echoed."""
+        return JSONResponse({"detail": _finite(jsonable_encoder(e.errors()))}, 422)
+
+    @app.exception_handler(DataError)
+    async def bad_value(_: Request, e: DataError) -> Response:
+        """A value the database cannot hold (too long, NUL): the request's fault. The
+        message is not repeated (the engine hides statement parameters anyway)."""
+        return JSONResponse({"detail": "a value is malformed or too long"}, 422)
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(_: Request, e: IntegrityError) -> Response:
+        return JSONResponse({"detail": "conflicts with the data held (unknown reference?)"}, 409)
 
     # pages ----------------------------------------------------------------------------
     def page(path: str, template: str, *roles: Role) -> None:
@@ -139,6 +210,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if who.must_change_password and template != "password.html.j2":
             return RedirectResponse("/password")
         if roles and who.role not in roles:
+            path = request.url.path
+            await asyncio.to_thread(queries.audit_denial, engine, who.id, "page.denied", path)
             return RedirectResponse("/")
         me = {"user": who.id, "name": who.name, "role": who.role.value, "office": who.office_id}
         return pages.TemplateResponse(request, template, {"s": me, **context})
@@ -168,16 +241,35 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         store.set_cookie(response, session_id)
         return csrf
 
-    @app.post("/api/login", tags=["session"])
-    async def login(request: Request, response: Response, body: Login) -> dict[str, Any]:
+    @app.post(
+        "/api/login",
+        tags=["session"],
+        responses={
+            401: {"description": "Wrong user name or password (the two are not told apart)."},
+            429: {"description": "Too many failed log-ins: wait Retry-After seconds."},
+        },
+    )
+    async def login(request: Request, response: Response, body: Login) -> Any:
         """Log in; the answer carries the CSRF token every POST must send as X-CSRF-Token.
         With ``must_change_password``, only changing it (``POST /api/me/password``), /api/me
-        and log-out are allowed."""
-        who = await asyncio.to_thread(check_password, engine, body.username, body.password)
+        and log-out are allowed. Failed log-ins are throttled per account and per address
+        (429 with Retry-After), and an account locked after too many (docs/web.md)."""
+        address = request.client.host if request.client else "-"
+        attempt = await asyncio.to_thread(throttle.begin, body.username, address)
+        if isinstance(attempt, Refusal):
+            return await _throttled(attempt, body.username, address)
+        try:
+            account = await asyncio.to_thread(find_account, engine, body.username)
+            who = await verifier.run(verify, account, body.password)
+        except Busy:
+            await asyncio.to_thread(throttle.abandon, attempt)
+            return _too_many("too many log-ins at once: try again in a moment", 1)
         if who is None:
+            await _failed(attempt, address, known=account.who is not None)
             raise HTTPException(401, "wrong user name or password")
+        await asyncio.to_thread(throttle.succeeded, attempt)
         token = await start(request, response, who)
-        await asyncio.to_thread(queries.audit, engine, who, "login", who.id)
+        await asyncio.to_thread(queries.audit, engine, who, "login", who.id, address=address)
         return {
             "user": who.id,
             "role": who.role.value,
@@ -185,10 +277,57 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             "must_change_password": who.must_change_password,
         }
 
+    async def _throttled(refusal: Refusal, name: str, address: str) -> Response:
+        wait = refusal.retry_after(throttle.clock())
+        if told.get(refusal.key) != refusal.until:  # once per wait, not once per request
+            if len(told) > 10_000:
+                told.clear()
+            told[refusal.key] = refusal.until
+            await asyncio.to_thread(
+                queries.audit_denial,
+                engine,
+                name,
+                "login.throttled",
+                name,
+                address=address,
+                by=refusal.by,
+                locked=refusal.locked,
+                until=refusal.until.isoformat(),
+            )
+        if refusal.locked:
+            return _too_many(
+                f"too many failed log-ins: the account is locked for {wait} s, or until an "
+                "administrator unlocks it",
+                wait,
+            )
+        return _too_many(f"too many failed log-ins: try again in {wait} s", wait)
+
+    async def _failed(attempt: Attempt, address: str, known: bool) -> None:
+        """A wrong password (or no such user): audited without the password; too many lock
+        the account."""
+        name = attempt.user
+        locked = await asyncio.to_thread(throttle.failed, attempt)
+        await asyncio.to_thread(
+            queries.audit_denial, engine, name, "login.failed", name, address=address, known=known
+        )
+        if locked:
+            await asyncio.to_thread(
+                queries.audit_denial,
+                engine,
+                name,
+                "login.locked",
+                name,
+                address=address,
+                until=locked.isoformat(),
+            )
+
     @app.post("/api/logout", tags=["session"])
     async def logout(response: Response, live: LoggedIn) -> dict[str, Any]:
         """Log out: every session of the user ends, on every device."""
         ended = await asyncio.to_thread(store.end_all, live.who.id, "logged out")
+        await asyncio.to_thread(
+            queries.audit, engine, live.who, "logout", live.who.id, sessions_ended=ended
+        )
         store.clear_cookie(response)
         return {"user": live.who.id, "sessions_ended": ended}
 
@@ -228,7 +367,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def list_alerts(
         who: User,
         state: str = "open",
-        zone: str | None = None,
+        zone: Zone | None = None,
         office: str | None = None,
         alert_type: Annotated[str | None, Query(alias="type")] = None,
     ) -> list[dict[str, Any]]:
@@ -288,8 +427,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         The answer says it was requested; the outcome (accepted, or rejected with the
         reason) follows on the stream as an ``action`` event, and in the audit log."""
         found = await _alert_soon(engine, alert_id)
-        if found is None or not who.may_see(found.office_id):
-            raise HTTPException(404, "no such alert")  # another office's alerts do not exist
+        if found is None:
+            raise HTTPException(404, "no such alert")
+        if not who.may_see(found.office_id):  # another office's alerts do not exist
+            raise Denied(404, "no such alert", f"alert.{action}.denied", alert_id)
         now = datetime.now(UTC)
         event = AlertAction(
             event_id=derive_id("web-action", alert_id, action, who.id, now.isoformat()),
@@ -326,24 +467,26 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.get("/api/subjects/{subject_id}", tags=["subjects"])
     async def get_subject(subject_id: str, who: User) -> dict[str, Any]:
         """Profile, level, points balance and ledger with evidence, alerts, leave."""
-        found = await asyncio.to_thread(queries.subject, engine, subject_id)
-        if found is None:
-            raise HTTPException(404, "no such subject")
-        if not who.may_see(found["office_id"]):
-            await asyncio.to_thread(queries.audit, engine, who, "subject.denied", subject_id)
-            raise HTTPException(403, "another office's subject")
+        found = await _visible_subject(who, subject_id, "subject.denied")
         await asyncio.to_thread(queries.audit, engine, who, "subject.read", subject_id)
         return found
 
     @app.get("/api/subjects/{subject_id}/track", tags=["subjects"])
     async def get_track(subject_id: str, who: User) -> list[dict[str, Any]]:
         """The subject's recent fixes. Every read of location history is audited."""
-        found = await asyncio.to_thread(queries.subject, engine, subject_id)
-        if found is None or not who.may_see(found["office_id"]):
-            await asyncio.to_thread(queries.audit, engine, who, "track.denied", subject_id)
-            raise HTTPException(403, "another office's subject")
+        await _visible_subject(who, subject_id, "track.denied")
         await asyncio.to_thread(queries.audit, engine, who, "track.read", subject_id)
         return await asyncio.to_thread(queries.track, engine, subject_id)
+
+    async def _visible_subject(who: Principal, subject_id: str, denial: str) -> dict[str, Any]:
+        """The subject, if the caller may see it; another office's subject does not exist
+        for an officer (404, as for an unknown id), and the attempt is audited."""
+        found = await asyncio.to_thread(queries.subject, engine, subject_id)
+        if found is None:
+            raise HTTPException(404, "no such subject")
+        if not who.may_see(found["office_id"]):
+            raise Denied(404, "no such subject", denial, subject_id, office=found["office_id"])
+        return found
 
     @app.get("/api/geo", tags=["map"])
     async def get_geo(who: User) -> dict[str, Any]:
@@ -424,12 +567,53 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def subject_page(request: Request, subject_id: str) -> Any:
         return await render(request, "subject.html.j2", subject_id=subject_id)
 
+    @app.get("/api/lockouts", tags=["admin"])
+    async def lockouts(who: User) -> list[dict[str, Any]]:
+        """Accounts locked now after failed log-ins (user names that do not exist too);
+        ``POST /api/users/{id}/unlock`` lifts a lock-out."""
+        require(who, Role.ADMIN)
+        return await asyncio.to_thread(throttle.locked)
+
     @app.get("/api/audit", tags=["admin"])
-    async def audit_log(who: User, limit: int = 200) -> list[dict[str, Any]]:
-        require(who, Role.ADMIN, Role.COMMAND)
-        return await asyncio.to_thread(queries.audit_entries, engine, limit)
+    async def audit_log(
+        who: User,
+        user: Annotated[str | None, Query(max_length=64, description="Who acted.")] = None,
+        subject: Annotated[
+            str | None, Query(max_length=128, description="The subject acted on or read.")
+        ] = None,
+        action: Annotated[
+            str | None,
+            Query(max_length=64, description="An action (`login.failed`) or its kind (`login`)."),
+        ] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**62, description="Entries older than this id (paging).")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first: every action, read of a subject's data, denial and
+        security event. Administrators only; nobody can change it through the app."""
+        require(who, Role.ADMIN)
+        wanted = queries.AuditFilter(user, subject, action, before, limit)
+        await asyncio.to_thread(
+            queries.audit, engine, who, "audit.read", "audit_log", wanted=wanted.given()
+        )
+        return await asyncio.to_thread(queries.audit_entries, engine, wanted)
 
     return app
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def _too_many(detail: str, wait: int) -> Response:
+    return JSONResponse({"detail": detail}, 429, headers={"Retry-After": str(wait)})
 
 
 async def _alert_soon(engine: Engine, alert_id: str, wait_s: float = 3.0) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 HASHER = PasswordHasher()  # argon2id with the library's recommended parameters
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# What an unknown or inactive user's password is checked against: a hash of a random
+# password with the same parameters, so that every log-in costs one argon2 verification.
+STAND_IN_HASH = HASHER.hash(secrets.token_urlsafe(32))
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,41 @@ def password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password(engine: Engine, user_id: str, password: str) -> Principal | None:
+@dataclass(frozen=True)
+class Account:
+    """A user as log-in sees them: who, and the hash to check (None: no such active user)."""
+
+    who: Principal | None
+    password_hash: str | None
+
+
+def find_account(engine: Engine, user_id: str) -> Account:
     with Session(engine) as session:
         user = session.get(User, user_id)
     if user is None or not user.active:
-        HASHER.hash(password)  # same cost whether or not the user exists
-        return None
-    if not password_matches(user.password_hash, password):
-        return None
-    return Principal(user.id, user.name, user.role, user.office_id, user.must_change_password)
+        return Account(None, None)
+    who = Principal(user.id, user.name, user.role, user.office_id, user.must_change_password)
+    return Account(who, user.password_hash)
+
+
+def verify(account: Account, password: str) -> Principal | None:
+    """The user if ``password`` is theirs: one argon2 verification whether or not the user
+    exists, so that unknown users and wrong passwords take the same time."""
+    matches = password_matches(account.password_hash or STAND_IN_HASH, password)
+    return account.who if matches and account.password_hash else None
+
+
+def check_password(engine: Engine, user_id: str, password: str) -> Principal | None:
+    return verify(find_account(engine, user_id), password)
+
+
+class Denied(HTTPException):
+    """A refusal that the audit log records: the app's handler writes ``action`` on
+    ``target`` (default: the request's path) for the session's user, then answers."""
+
+    def __init__(self, status: int, detail: str, action: str, target: str = "", **extra: Any):
+        super().__init__(status, detail)
+        self.action, self.target, self.extra = action, target, extra
 
 
 def current(request: Request, touch: bool = True) -> Live | None:
@@ -80,7 +109,7 @@ def live_session(request: Request) -> Live:
     if request.method not in SAFE_METHODS and not secrets.compare_digest(
         request.headers.get("x-csrf-token", "").encode(), live.csrf.encode()
     ):
-        raise HTTPException(403, "missing or wrong CSRF token")
+        raise Denied(403, "missing or wrong CSRF token", "csrf.denied")
     return live
 
 
@@ -89,10 +118,13 @@ def principal(request: Request) -> Principal:
     session's CSRF token in a header. Refused (403) until a reset password is changed."""
     who = live_session(request).who
     if who.must_change_password:
-        raise HTTPException(403, "change your password first (POST /api/me/password)")
+        raise Denied(
+            403, "change your password first (POST /api/me/password)", "password.change_first"
+        )
     return who
 
 
 def require(who: Principal, *roles: Role) -> None:
     if who.role not in roles:
-        raise HTTPException(403, f"needs the role {' or '.join(r.value for r in roles)}")
+        needs = " or ".join(r.value for r in roles)
+        raise Denied(403, f"needs the role {needs}", "role.denied", role=who.role.value)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from alerts.policy import load_policy
@@ -37,6 +38,21 @@ def audit(engine: Engine, who: Principal, action: str, target: str, **detail: An
         session.add(
             AuditEntry(
                 at=datetime.now(UTC), user_id=who.id, action=action, target=target, detail=detail
+            )
+        )
+
+
+def audit_denial(engine: Engine, user_id: str, action: str, target: str, **detail: Any) -> None:
+    """A refusal: a failed or throttled log-in (never its password), a lock-out, a denied
+    route or record, a CSRF rejection; ``user_id`` is the session's user or the name tried."""
+    with Session(engine) as session, session.begin():
+        session.add(
+            AuditEntry(
+                at=datetime.now(UTC),
+                user_id=user_id[:64],
+                action=action[:64],
+                target=target[:128],
+                detail=detail,
             )
         )
 
@@ -300,11 +316,44 @@ def register_stats(engine: Engine, who: Principal, span: Span, on: date) -> dict
     return stats.load(engine, span, on, office=who.office_scope).as_dict()
 
 
-def audit_entries(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class AuditFilter:
+    user: str | None = None
+    subject: str | None = None
+    action: str | None = None  # an action, or its kind: "login" is login, login.failed, ...
+    before: int | None = None  # ids below this (the next page)
+    limit: int = 200
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "limit"}
+
+
+def audit_entries(engine: Engine, wanted: AuditFilter | None = None) -> list[dict[str, Any]]:
+    """Audit entries, newest first. A subject's are those that name it as their target or
+    in their detail (``subject``, ``subject_id``)."""
+    wanted = wanted or AuditFilter()
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(wanted.limit)
+    if wanted.user is not None:
+        query = query.where(AuditEntry.user_id == wanted.user)
+    if (action := wanted.action) is not None:
+        query = query.where(
+            or_(AuditEntry.action == action, AuditEntry.action.startswith(action + "."))
+        )
+    if wanted.subject is not None:
+        query = query.where(
+            or_(
+                AuditEntry.target == wanted.subject,
+                AuditEntry.detail["subject"].as_string() == wanted.subject,
+                AuditEntry.detail["subject_id"].as_string() == wanted.subject,
+            )
+        )
+    if wanted.before is not None:
+        query = query.where(AuditEntry.id < wanted.before)
     with Session(engine) as session:
-        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        rows = session.scalars(query)
         return [
             {
+                "id": e.id,
                 "at": e.at.isoformat(),
                 "user": e.user_id,
                 "action": e.action,

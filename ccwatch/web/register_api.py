@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from ccwatch.reference import shengsi
 from ccwatch.settings import Settings
-from ccwatch.web.auth import Principal, principal
+from ccwatch.web.auth import Denied, Principal, principal
 from models.limits import MAX_ID
 from models.reference import CorrectionType, EndReason, Level, PositioningReason
 from register import orders, positioning, store
@@ -159,8 +159,8 @@ async def run_change(
     """Run a register change; tell the workers; refusals are 422, hidden records 404."""
     try:
         done = await asyncio.to_thread(do)
-    except NotFound:
-        raise HTTPException(404, "no such record") from None
+    except NotFound:  # another office's record, or none: audited as a denial
+        raise Denied(404, "no such record", f"{kind}.denied", subject_id or "") from None
     except Refused as refused:
         raise HTTPException(422, refused.as_dict()) from None
     await asyncio.to_thread(
@@ -184,7 +184,7 @@ def routes(engine: Engine, settings: Settings) -> APIRouter:
         try:
             return await asyncio.to_thread(do)
         except NotFound:
-            raise HTTPException(404, "no such subject") from None
+            raise Denied(404, "no such subject", "register.read.denied") from None
 
     @api.post("/subjects", status_code=201)
     async def intake(body: IntakeBody, who: User) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Users of the web app: create, deactivate, reactivate, reset a password, change role or
-office, change one's own password (docs/web.md, "Users").
+office, lift a log-in lock-out, change one's own password (docs/web.md, "Users").
 
 Each change is audited in its own transaction, and every change to who a user is or how
 they log in ends all of that user's sessions in that same transaction. Neither a password
@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from ccwatch.web import throttle
 from ccwatch.web.auth import hash_password, password_matches
+from ccwatch.web.passwords import check_password_policy
 from ccwatch.web.sessions import end_sessions, live_sessions
 from models.access import Role, User
 from models.reference import Office
@@ -82,6 +84,7 @@ def create(
         if session.get(User, user_id) is not None:
             raise Exists(f"用户 {user_id} 已存在", f"the user {user_id} exists already")
         _check_access(session, role, office_id)
+        check_password_policy(password, user_id, name)
         user = User(
             id=user_id,
             name=name,
@@ -122,9 +125,11 @@ def reset_password(
     """Give the user a temporary password (``temporary``, or a new random one) that they
     must change at their next log-in; their sessions end now. (The user's record, the
     temporary password: for the administrator, once.)"""
-    temporary = temporary or secrets.token_urlsafe(12)
     with Session(engine) as session, session.begin():
         user = _user(session, user_id)
+        if temporary:
+            check_password_policy(temporary, user_id, user.name)
+        temporary = temporary or secrets.token_urlsafe(12)  # 16 characters
         user.password_hash = hash_password(temporary)
         user.must_change_password = True
         ended = end_sessions(session, user_id, "password reset")
@@ -160,6 +165,16 @@ def set_access(
         return {**user_dict(session, user), "changed": changed}
 
 
+def unlock(engine: Engine, actor: Actor, user_id: str) -> dict[str, Any]:
+    """Lift the user's lock-out after failed log-ins and forget their failures
+    (:mod:`ccwatch.web.throttle`); ``unlocked``: whether there was anything to lift."""
+    with Session(engine) as session, session.begin():
+        user = _user(session, user_id)
+        had = throttle.unlock(session, user_id)
+        audit(session, actor, "user.unlock", user_id, had_failures=had)
+        return {**user_dict(session, user), "unlocked": had}
+
+
 def end_all_sessions(engine: Engine, actor: Actor, user_id: str) -> int:
     """End every session of a user (a lost or shared device); how many."""
     with Session(engine) as session, session.begin():
@@ -186,6 +201,7 @@ def change_password(engine: Engine, user_id: str, current: str, new: str) -> Non
             raise Refused("当前密码不对", "the current password is wrong")
         if new == current:
             raise Refused("新密码须与当前密码不同", "choose a password other than the current one")
+        check_password_policy(new, user_id, user.name)
         user.password_hash = hash_password(new)
         user.must_change_password = False
         ended = end_sessions(session, user_id, "password changed")

@@ -1,7 +1,7 @@
-"""Users in the JSON API: administrators list, deactivate, reactivate, reset passwords and
-change roles and offices (403 for every other role, 404 for an unknown user); each change
-ends that user's sessions at once (:mod:`ccwatch.web.users`). Creating a user stays
-``POST /api/users`` (:mod:`ccwatch.web.app`)."""
+"""Users in the JSON API: administrators list, deactivate, reactivate, reset passwords,
+change roles and offices and lift log-in lock-outs (403 for every other role, 404 for an
+unknown user); each change of who a user is ends that user's sessions at once
+(:mod:`ccwatch.web.users`). Creating a user stays ``POST /api/users`` (:mod:`ccwatch.web.app`)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ def routes(engine: Engine) -> APIRouter:
         return await run(
             lambda: users.set_access(engine, actor(who), user_id, body.role, body.office_id)
         )
+
+    @api.post("/{user_id}/unlock")
+    async def unlock(user_id: str, who: Admin) -> dict[str, Any]:
+        """Lift the user's lock-out after failed log-ins, and forget their failures
+        (``unlocked``: whether there was anything to lift). ``GET /api/lockouts`` lists the
+        accounts locked."""
+        return await run(lambda: users.unlock(engine, actor(who), user_id))
 
     @api.post("/{user_id}/end-sessions")
     async def end_sessions(user_id: str, who: Admin) -> dict[str, Any]:

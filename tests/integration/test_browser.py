@@ -29,7 +29,7 @@ from models.records import Alert
 from models.reference import Office, Zone
 from tests.integration.harness import REPO, System
 from tests.integration.test_detection import fix
-from tests.integration.test_web_api import alert
+from tests.integration.webapp import alert
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

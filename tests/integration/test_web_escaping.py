@@ -25,7 +25,7 @@ from models.db import make_engine
 from models.localtime import LOCAL_TZ
 from streams.sink import DatabaseSink
 from tests.integration import test_web_api
-from tests.integration.test_web_api import NOW, PASSWORD, alert, login
+from tests.integration.webapp import NOW, PASSWORD, alert, login
 
 api = test_web_api.api  # the app on a real broker and a seeded database of each backend
 

@@ -24,7 +24,7 @@ from ccwatch.web.auth import hash_password
 from models.access import AuditEntry, Role, User, WebSession
 from models.db import make_engine
 from tests.integration import test_web_api
-from tests.integration.test_web_api import PASSWORD, login
+from tests.integration.webapp import PASSWORD, login
 
 api = test_web_api.api  # the same fixture: the app on a seeded database, users cc cy gq root
 Api = tuple[TestClient, Settings]
@@ -103,7 +103,7 @@ def test_a_demoted_administrator_cannot_create_users_on_their_session(api: Api) 
     made = client.post("/api/users", json={**USER, "password": PASSWORD}, headers=csrf(token))
     assert made.status_code == 403
     assert client.get("/api/me").json()["role"] == "officer"
-    assert client.get("/api/subjects/SS-0030").status_code == 403  # now only caiyuan's
+    assert client.get("/api/subjects/SS-0030").status_code == 404  # now only caiyuan's
     edit_user(settings, "root", role=Role.ADMIN, office_id=None)
 
     # demoted through the API by another administrator: the session ends at once
