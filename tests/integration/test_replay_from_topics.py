@@ -80,7 +80,7 @@ def test_replay_from_the_topics_gives_the_live_alerts_and_entries(system: System
     live = system.wait_for(
         "live and replayed to agree",
         lambda: (now := decided(system.engine)) == replayed(system, next(attempts)) and now,
-        90,
+        180,  # each attempt migrates, seeds and replays a fresh database: seconds each
     )
     alerts, entries = live
     assert len(alerts) > 5 and {a[1] for a in alerts} >= {"out_of_bounds", "signal_lost"}
