@@ -22,7 +22,7 @@ from models.localtime import Span
 from models.reference import PositioningApproval, PositioningReason, Subject
 from register.core import Actor, NotFound, Refused, audit
 from register.positioning_rules import DAY, Refusal, approval_refusal, extension_refusal
-from register.store import subject_for
+from register.store import subject_for, term_of
 
 
 def approve_positioning(
@@ -39,7 +39,7 @@ def approve_positioning(
     with Session(engine) as session, session.begin():
         subject = subject_for(session, actor, subject_id)
         row = _new(actor, subject, reason, approved_by, starts_on, ends_on, note)
-        _refuse(approval_refusal(_term(subject), _days(row), _in_force(session, subject_id)))
+        _refuse(approval_refusal(term_of(subject), _days(row), _in_force(session, subject_id)))
         return _record(session, actor, "positioning.approve", row)
 
 
@@ -60,7 +60,7 @@ def extend_positioning(
         row = _new(actor, subject, extended.reason, approved_by, starts_on, ends_on, note)
         row.extends = extended.id
         others = _in_force(session, subject.id)
-        _refuse(extension_refusal(_term(subject), _days(extended), _days(row), others))
+        _refuse(extension_refusal(term_of(subject), _days(extended), _days(row), others))
         return _record(session, actor, "positioning.extend", row)
 
 
@@ -162,10 +162,6 @@ def _record(
 def _refuse(why: Refusal | None) -> None:
     if why is not None:
         raise Refused(*why)
-
-
-def _term(subject: Subject) -> Span:
-    return Span(subject.id, subject.starts_on, subject.last_day())
 
 
 def _days(a: PositioningApproval) -> Span:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from alerts.geofence import Area, circle
-from models.localtime import local
+from models.localtime import Span
 from models.values import SecurityPeriod
 from register.core import Actor, Refused
 
@@ -25,17 +25,6 @@ MAX_LEAVE = timedelta(days=30)  # one approval covers at most this
 END_REASONS_BY_HAND = ("revoked", "death", "other")  # term_end is the calendar's
 
 Approver = Literal["office", "county"]
-
-
-@dataclass(frozen=True)
-class Term:
-    """A subject's supervision: ``first`` to ``last`` day inclusive (local dates)."""
-
-    first: date
-    last: date
-
-    def holds(self, when: datetime) -> bool:
-        return self.first <= local(when).date() <= self.last
 
 
 def approver(length: timedelta) -> Approver:
@@ -59,7 +48,7 @@ def check_intake(
         raise Refused("矫正干警不属于该司法所", "the officer works for another office")
 
 
-def check_release(term: Term, on: date, reason: str, document: str) -> None:
+def check_release(term: Span, on: date, reason: str, document: str) -> None:
     """A release before the term's end (the end itself needs no act): revocation, death or
     another end, on a day of the term after intake, with its document."""
     if reason not in END_REASONS_BY_HAND:
@@ -77,7 +66,7 @@ def check_release(term: Term, on: date, reason: str, document: str) -> None:
 
 
 def check_leave_request(
-    term: Term, starts_at: datetime, ends_at: datetime, destination: str
+    term: Span, starts_at: datetime, ends_at: datetime, destination: str
 ) -> None:
     """A leave or an extension: an end after its start, at most 30 days per approval,
     within the term, a destination."""
@@ -174,7 +163,7 @@ def check_zone(zone: OrderZone) -> None:
 
 def check_order(
     subject_id: str,
-    term: Term,
+    term: Span,
     has_home: bool,
     document: str,
     issued_by: str,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ccwatch.keys import enrol
 from models.ids import derive_id
+from models.localtime import Span
 from models.reference import (
     CorrectionType,
     EndReason,
@@ -67,8 +68,9 @@ def subject_for(session: Session, actor: Actor, subject_id: str) -> Subject:
     return found
 
 
-def term_of(s: Subject) -> rules.Term:
-    return rules.Term(s.starts_on, s.last_day())
+def term_of(s: Subject) -> Span:
+    """The subject's supervision, intake to the last day, as a span of local days."""
+    return Span(s.id, s.starts_on, s.last_day())
 
 
 def subject_dict(s: Subject) -> dict[str, Any]:

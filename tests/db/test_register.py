@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from models.db import make_engine
 from models.reference import CorrectionType, EndReason, SecurityPeriodRow
 from models.registry import load_registry
 from register.core import Actor, NotFound, Refused
+from register.positioning import approvals
 from register.store import (
     Intake,
     cancel_leave,
@@ -260,11 +261,11 @@ def test_orders_and_positioning_approvals_from_the_command_line(url: str) -> Non
     assert bad.exit_code == 2
     expiring = runner.invoke(app, ["positioning", "expiring", "--within", "92"])
     assert expiring.exit_code == 0, expiring.output
-    [first] = re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", expiring.output)[:1] or [""]
+    last = approvals(make_engine(url), "SS-0001")[-1]  # the seed's chain to the term's end
     too_long = runner.invoke(
         app,
-        ["positioning", "extend", first or "none", "--approved-by", "王局长",
-         "--to", (today + timedelta(days=400)).isoformat()],
+        ["positioning", "extend", last["id"], "--approved-by", "王局长",
+         "--to", (date.fromisoformat(last["ends_on"]) + timedelta(days=200)).isoformat()],
     )  # fmt: skip
-    assert too_long.exit_code in (1, 2)  # refused (or, with no approval ending, not found)
+    assert too_long.exit_code == 2 and "三个月" in too_long.output
     assert ("cli:" + getpass.getuser(), "order.issue") in {(u, a) for u, a, _ in _actions(url)}

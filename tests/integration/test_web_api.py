@@ -291,7 +291,8 @@ def test_orders_and_positioning_approvals_through_the_api(
         "ends_on": (today + timedelta(days=500)).isoformat(),
     }
     too_long = client.post("/api/subjects/SS-0001/positioning", headers=cy, json=approval)
-    assert too_long.status_code == 422  # more than 3 months (and it may overlap the seed's)
+    assert too_long.status_code == 422
+    assert "3 months at most" in too_long.json()["detail"]["en"]
     changes = [(p, decode_control(v)) for p, v in records(settings, settings.topics.control)]
     told = {c.change for _, c in changes if isinstance(c, RegisterChanged)}
     assert {"order.issue", "order.lift"} <= told
