@@ -252,6 +252,40 @@ def test_a_subject_taken_in_on_the_register_page_then_given_an_order_on_its_page
         assert "网吧 <b>cafe</b> (全天 all day)" in issued.inner_text()
         assert page.query_selector("#orders b, img") is None and dialogs == []
         page.screenshot(path=ARTIFACTS / f"register-order-{stem}.png", full_page=True)
+
+        def submit(form: str, values: dict[str, str], attempt: str = "accepted") -> str:
+            for name, value in values.items():
+                field = f"#{form} [name={name}]"
+                if name == "reason" and form != "lift-form":
+                    page.select_option(field, value)
+                else:
+                    page.fill(field, value)
+            page.click(f"#{form} button[type=submit]")
+            shown = page.wait_for_selector(f"#outcome.{attempt}")
+            assert shown is not None
+            return shown.inner_text()
+
+        day = timedelta(days=1)
+        approval = {
+            "reason": "prohibition_order",
+            "approved_by": "县司法局局长",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + 120 * day).isoformat(),
+        }
+        assert "三个月" in submit("positioning-form", approval, "rejected")  # over the limit
+        submit("positioning-form", approval | {"ends_on": (today + 60 * day).isoformat()})
+        assert page.wait_for_selector("#positioning tr:has-text('县司法局局长')") is not None
+        release = {
+            "on": (today + 30 * day).isoformat(),
+            "reason": "revoked",
+            "document": "(2026)收监101号",
+        }
+        submit("release-form", release)
+        page.wait_for_selector("#register:has-text('(2026)收监101号')")
+        submit("transfer-form", {"office_id": "gouqi", "officer_id": "O-gouqi-1"})
+        page.reload()  # another office's subject now: not found for this officer
+        page.wait_for_selector("#profile:has-text('404')")
+        assert dialogs == []
         browser.close()
 
 
