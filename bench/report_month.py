@@ -15,6 +15,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from population import add_subjects  # bench/ is on the path when run as a script
 from sqlalchemy import insert, text
@@ -37,13 +38,13 @@ def generate(url: str, subjects: int, seed_: int = 1) -> int:
     rules = {r.id: r for r in load_ruleset().rules}
     rng = random.Random(seed_)
     people = add_subjects(engine, subjects, rng)
-    total, batch = 0, []
+    total, batch = 0, list[dict[str, Any]]()
     for p in people:
-        for rule_id, delta, day in _month_of(rng, p["level"]):
+        for rule_id, delta, day in _month_of(rng, str(p["level"])):
             rule = rules[rule_id]
             batch.append(
                 {
-                    "id": derive_id("bench", p["id"], rule_id, str(day), str(len(batch))),
+                    "id": derive_id("bench", str(p["id"]), rule_id, str(day), str(len(batch))),
                     "subject_id": p["id"],
                     "office_id": p["office_id"],
                     "occurred_at": START + timedelta(days=day, hours=rng.randint(9, 16)),
@@ -53,7 +54,7 @@ def generate(url: str, subjects: int, seed_: int = 1) -> int:
                     "rule_id": rule_id,
                     "rule_version": 1,
                     "delta": delta,
-                    "evidence": [derive_id("ev", p["id"], str(day), rule_id)],
+                    "evidence": [derive_id("ev", str(p["id"]), str(day), rule_id)],
                     "reason_zh": rule.label_zh,
                     "reason_en": rule.label_en,
                     "recorded_at": START + timedelta(days=day, hours=17),

@@ -32,13 +32,13 @@ from kafka import KafkaProducer
 
 from alerts.clock import ManualClock
 from ccwatch.broker import EmbeddedBroker
-from models.events import Activity, CheckIn, LocationFix, Tick, decode
+from models.events import Activity, CheckIn, LocationFix, Rejection, Tick, decode
 from scoring.rules import load_ruleset
 from streams.control import partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state
 from streams.topics import ensure_topics
 from terminals.simulator import simulate_days
-from tests.factories import SOME_DAY, registry
+from tests.factories import SOME_DAY, keyring, registry
 from tests.integration.harness import System
 from tests.integration.test_detection import fix
 from tests.integration.test_recovery import FAR_OUT, transitions
@@ -66,8 +66,9 @@ def old_rule(outcome: Outcome, before: SubjectState) -> bool:
 
 
 def writes_per_fix() -> None:
-    events = simulate_days(SOME_DAY, 3, faults=False)
-    records = [decode(e.value, KIND[e.kind]) for e in events if e.kind in KIND]
+    events = simulate_days(SOME_DAY, 3, faults=False, keys=keyring())
+    decoded = [decode(e.value, KIND[e.kind]) for e in events if e.kind in KIND]
+    records = [r for r in decoded if not isinstance(r, Rejection)]
     start = records[0].occurred_at
     ticks = [Tick(event_id=f"t{i}", at=start + i * timedelta(minutes=1)) for i in range(4380)]
     subjects = sorted({r.subject_id for r in records})

@@ -299,6 +299,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                 f"too many failed log-ins: the account is locked for {wait} s, or until an "
                 "administrator unlocks it",
                 wait,
+                locked=True,
             )
         return _too_many(f"too many failed log-ins: try again in {wait} s", wait)
 
@@ -612,8 +613,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _too_many(detail: str, wait: int) -> Response:
-    return JSONResponse({"detail": detail}, 429, headers={"Retry-After": str(wait)})
+def _too_many(detail: str, wait: int, locked: bool = False) -> Response:
+    """429: ``retry_after_s`` (also the Retry-After header) and whether the account is
+    locked, for the log-in page to say so in Chinese."""
+    body = {"detail": detail, "retry_after_s": wait, "locked": locked}
+    return JSONResponse(body, 429, headers={"Retry-After": str(wait)})
 
 
 async def _alert_soon(engine: Engine, alert_id: str, wait_s: float = 3.0) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ccwatch.broker import free_port
 from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
-from models.access import Role, User
+from models.access import LoginAttempts, Role, User
 from models.events import encode
 from models.localtime import LOCAL_TZ
 from models.records import Alert
@@ -374,4 +374,60 @@ def test_a_hostile_display_name_and_alert_stay_text_on_every_page_under_the_poli
         page.wait_for_timeout(500)
         assert dialogs == []
         assert [v.split()[1:3] for v in violations] == [["script-src-attr", "inline"]]
+        browser.close()
+
+
+def test_a_locked_account_is_told_its_wait_and_an_administrator_reads_the_log_and_unlocks(
+    site: str, system: System
+) -> None:
+    """Issue 13, items 3 and 4 in the app: the log-in page tells a locked-out user how long
+    to wait (in Chinese, from the 429); the administration page lists the lock-out, lifts
+    it with one click, and reads the audit log filtered by user and by action."""
+    from playwright.sync_api import sync_playwright
+
+    add_user(system, "trier", "试用者 trier", Role.OFFICER, "caiyuan")
+    add_user(system, "boss", "管理员 boss", Role.ADMIN)
+    until = datetime.now(UTC) + timedelta(minutes=15)
+    with Session(system.engine) as session, session.begin():
+        session.merge(
+            LoginAttempts(
+                key="user:trier",
+                failures=10,
+                last_at=datetime.now(UTC),
+                retry_at=until,
+                locked_until=until,
+            )
+        )
+    stem = backend(system)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{site}/login")
+        page.fill("input[name=username]", "trier")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        told = page.wait_for_selector("#error:has-text('锁定')", timeout=10_000)
+        assert told is not None and "15 分钟" in told.inner_text(), told and told.inner_text()
+
+        log_in(page, site, "boss")
+        page.goto(f"{site}/admin")
+        row = page.wait_for_selector("#lockouts tr:has-text('trier')", timeout=10_000)
+        assert row is not None
+        row.query_selector("button").click()  # type: ignore[union-attr]
+        page.wait_for_selector("#lockouts tr:has-text('trier')", state="detached", timeout=10_000)
+
+        page.fill("#audit-form input[name=user]", "trier")
+        page.click("#audit-form button[type=submit]")
+        page.wait_for_selector("#audit tbody tr:has-text('login.throttled')", timeout=10_000)
+        assert all("trier" in r.inner_text() for r in page.query_selector_all("#audit tbody tr"))
+        page.fill("#audit-form input[name=user]", "")
+        page.fill("#audit-form input[name=action]", "user.unlock")
+        page.click("#audit-form button[type=submit]")
+        entry = page.wait_for_selector("#audit tbody tr:has-text('user.unlock')", timeout=10_000)
+        assert entry is not None and "boss" in entry.inner_text() and "trier" in entry.inner_text()
+        assert "+00:00" not in page.inner_text("#lockouts, #audit")  # local times only
+        page.screenshot(path=ARTIFACTS / f"admin-audit-{stem}.png", full_page=True)
+
+        other = browser.new_page()
+        log_in(other, site, "trier")  # lifted: the right password works again
         browser.close()

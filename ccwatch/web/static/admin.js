@@ -65,3 +65,43 @@ ccw.form("access-form", (f) => `/api/users/${encodeURIComponent(f.get("user_id")
   (f) => ({ role: f.get("role"), office_id: f.get("office_id") || null }), load);
 ccw.form("move-form", (f) => `/api/admin/terminals/${encodeURIComponent(f.get("terminal_id"))}/move`, place, load);
 load();
+function unlock(row) {
+  const b = document.createElement("button");
+  b.textContent = "解锁 Unlock";
+  b.addEventListener("click", async () => {
+    if (await ccw.post(`/api/users/${encodeURIComponent(row.user)}/unlock`, {})) lockouts();
+  });
+  return b;
+}
+async function lockouts() {
+  const rows = await (await fetch("/api/lockouts")).json();
+  ccw.rows("#lockouts", rows, ["user", "failures", (r) => ccw.local(r.last_attempt_at),
+    (r) => ccw.local(r.locked_until), unlock]);
+}
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+function detail(d) {  // "key: value; ..." with times in local time
+  return Object.entries(d || {}).map(([k, v]) =>
+    `${k}: ${typeof v === "string" && ISO.test(v) ? ccw.local(v) : typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+}
+// The audit log, newest first, 200 at a time: a search starts again from the newest.
+const audit = { query: new URLSearchParams(), oldest: null };
+async function auditPage(more) {
+  const q = new URLSearchParams(audit.query);
+  if (more && audit.oldest) q.set("before", audit.oldest);
+  const r = await fetch(`/api/audit?${q}`);
+  const entries = r.ok ? await r.json() : [];
+  const rows = entries.map((e) => ccw.row([ccw.local(e.at), e.user, e.action, e.target, detail(e.detail)]));
+  const body = document.querySelector("#audit tbody");
+  if (more) body.append(...rows); else body.replaceChildren(...rows);
+  audit.oldest = entries.length ? entries.at(-1).id : audit.oldest;
+  document.getElementById("audit-older").hidden = entries.length < 200;
+}
+document.getElementById("audit-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  audit.query = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v.trim()));
+  audit.oldest = null;
+  auditPage(false);
+});
+document.getElementById("audit-older").addEventListener("click", () => auditPage(true));
+lockouts();
+auditPage(false);
