@@ -58,6 +58,13 @@ class EmbeddedBroker:
         self.stop()
         raise RuntimeError(f"tansu did not listen on {self.bootstrap} within {timeout_s} s")
 
+    @property
+    def pid(self) -> int:
+        """The broker process's id (to pause it in tests)."""
+        if self._proc is None:
+            raise RuntimeError("the broker is not started")
+        return self._proc.pid
+
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
             self._proc.terminate()

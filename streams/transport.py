@@ -1,4 +1,4 @@
-"""The worker's Kafka transport: Faust's aiokafka driver with three changes.
+"""The worker's Kafka transport: Faust's aiokafka driver with four changes.
 
 - **Uncommitted partitions are read from their start after every rebalance.** Around a
   rebalance Faust drops records it has already fetched (the generation changed, or the flow
@@ -17,6 +17,13 @@
   the committed offset on; :meth:`Consumer.holes` names the partitions where acknowledged
   records follow one that nothing is processing any more, and the worker seeks those back
   to it (``streams.watchdog``; the agents recognise what they had applied).
+- **A flush waits for every buffered write.** Faust flushes the producer before it commits
+  offsets, but its buffer's flush gives up after 0.1 s without a send (a loaded event loop,
+  metadata not yet known): a table's changelog write (``send_soon``) still waiting then is
+  lost by a crash after the commit, and the worker that next owns the partition restores an
+  older state while the records that made the newer one are never read again.
+  :meth:`Producer.flush` waits until every write handed to the buffer is acknowledged, and
+  raises if one failed, so the commit does not go past it.
 - **An idempotent producer on request**: Faust has no setting for it (only its exactly-once
   mode turns it on). It waits for every in-sync replica (acks=all) and the broker drops a
   retried batch it already has, so a retry after a lost acknowledgement writes no
@@ -27,6 +34,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +44,7 @@ from aiokafka.structs import TopicPartition
 from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka
 from faust.types import TP
+from faust.types.tuples import FutureMessage
 
 UNSEEN_GRACE_S = 10.0  # how long an input whose log start is unknown may hold others back
 
@@ -126,13 +135,41 @@ def uncommitted(
     return sorted(tp for tp in assigned if tp.topic not in changelogs and not committed.get(tp))
 
 
-class IdempotentProducer(aiokafka.Producer):
+class UnsentWriteError(RuntimeError):
+    """A buffered write failed: offsets must not be committed past what it recorded."""
+
+
+class Producer(aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unsent: set[FutureMessage] = set()  # handed to the buffer, not acknowledged yet
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        self.unsent.add(fut)
+        fut.add_done_callback(self.unsent.discard)
+        super().send_soon(fut)
+
+    async def flush(self) -> None:
+        """Wait until every write handed to the buffer so far is acknowledged by the
+        broker; raise :class:`UnsentWriteError` if one failed."""
+        waiting = list(self.unsent)
+        await super().flush()
+        if waiting:
+            await asyncio.wait(waiting)
+            await super().flush()  # the last ones reached aiokafka's batches: send them
+        failed = [f for f in waiting if not f.cancelled() and f.exception() is not None]
+        if failed:
+            raise UnsentWriteError(f"{len(failed)} buffered writes failed: {failed[0].exception()}")
+
+
+class IdempotentProducer(Producer):
     def _settings_extra(self) -> Mapping[str, Any]:
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
 class Transport(aiokafka.Transport):
     Consumer = Consumer
+    Producer = Producer
 
 
 class IdempotentTransport(Transport):
