@@ -96,11 +96,12 @@ def register(w: Worker) -> None:
                 continue
             if seen.subject_id not in w.pipeline.registry.subjects:
                 continue
-            current = w.current(event.key)
-            if w.stale(event):
-                continue
-            outcome = w.pipeline.apply_sighting(current, seen)
-            await persist("publishing a sighting", w.publish, event.key, current, outcome)
+            async with w.turn(event.message.partition):  # the subject's partition
+                current = w.current(event.key)
+                if w.stale(event):
+                    continue
+                outcome = w.pipeline.apply_sighting(current, seen)
+                await persist("publishing a sighting", w.publish, event.key, current, outcome)
 
     @w.app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(sender: object, *args: object, **kwargs: object) -> None:

@@ -77,15 +77,17 @@ def _agent(
                 metrics.TERMINAL_LAST_RECORD.labels(terminal).set_to_current_time()
             held = Held(name, ticket, event, event.key, valid, apply)
             flow, partition = w.flow(msg.partition), msg.partition
-            ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, w.lagging(partition))
-            await release(w, partition, ready)
+            async with w.turn(partition):
+                lagging = w.lagging(partition)
+                ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, lagging)
+                await release(w, partition, ready)
 
     w.app.agent(w.topic(name), name=name)(process)
 
 
 async def release(w: Worker, partition: int, ready: list[Held]) -> None:
     """Apply the records released, in their order (and, when too many are held, the
-    oldest regardless)."""
+    oldest regardless). The caller holds the partition's turn (:meth:`Worker.turn`)."""
     buffer = w.flow(partition).held
     if len(buffer) > MAX_HELD:  # one input far ahead of another: order gives way to memory
         forced = buffer.oldest(len(buffer) - MAX_HELD // 2)

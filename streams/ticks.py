@@ -9,10 +9,10 @@ partition's event time is marked to every group partition (gathering's watermark
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
-from faust.types import StreamT
+from faust.types import EventT, StreamT
 
 from models.closes import record_close
 from models.events import MonthClose, RegisterChanged, Rejection, Tick, encode
@@ -34,35 +34,13 @@ def register(w: Worker) -> None:
             if isinstance(record, Rejection):
                 await w.dead_letter(event, record)
                 continue
-            partition, count = event.message.partition, 0
+            partition = event.message.partition
             if isinstance(record, RegisterChanged):  # before the partition's next record
                 await w.changed(record)
                 continue
-            if isinstance(record, Tick):
-                lagging = w.lagging(partition, tick=True)
-                found, ready = w.flow(partition).tick(record.at, lagging)
-                await release(w, partition, ready)  # held records up to it come first
-                if found is None:
-                    continue
-                at, as_of = found, msgspec.structs.replace(record, at=found)
-            for subject_id in sorted(w.pipeline.registry.subjects):
-                key = subject_id.encode()
-                if partition_of(key, n) != partition:
-                    continue
-                current = w.current(key)
-                if w.stale(event):
-                    break  # a rebalance while ticking: the partition's owner ticks again
-                if isinstance(record, MonthClose):
-                    outcome = w.pipeline.close_month(current, subject_id, record)
-                else:
-                    outcome = w.pipeline.tick(current, subject_id, as_of)
-                await persist("publishing a tick", w.publish, key, current, outcome)
-                count += 1
-            if isinstance(record, MonthClose):
-                log.info(
-                    "closed %s for %d subjects of partition %d", record.month, count, partition
-                )
-            else:
+            async with w.turn(partition):  # after the records other agents released
+                at = await _decide(w, event, record, partition)
+            if at is not None:
                 mark = mark_record(partition, at)
                 for group_partition in range(n):
                     await w.topic("groups").send(key=None, value=mark, partition=group_partition)
@@ -102,3 +80,38 @@ def register(w: Worker) -> None:
 
     if settings.close_timer:
         w.app.timer(interval=60.0, name="month-close")(guarded("month-close", month_close))
+
+
+async def _decide(
+    w: Worker, event: EventT[bytes], record: Tick | MonthClose, partition: int
+) -> datetime | None:
+    """A tick's time-driven decisions (after the held records it releases), or a month's
+    close, for every subject of the partition; the event time a tick reached (None when
+    it reached none, and for a close)."""
+    n, count = w.settings.partitions, 0
+    at: datetime | None = None
+    as_of: Tick | None = None
+    if isinstance(record, Tick):
+        lagging = w.lagging(partition, tick=True)
+        found, ready = w.flow(partition).tick(record.at, lagging)
+        await release(w, partition, ready)  # held records up to it come first
+        if found is None:
+            return None
+        at, as_of = found, msgspec.structs.replace(record, at=found)
+    for subject_id in sorted(w.pipeline.registry.subjects):
+        key = subject_id.encode()
+        if partition_of(key, n) != partition:
+            continue
+        current = w.current(key)
+        if w.stale(event):
+            return None  # a rebalance while ticking: the partition's owner ticks again
+        if isinstance(record, MonthClose):
+            outcome = w.pipeline.close_month(current, subject_id, record)
+        else:
+            assert as_of is not None
+            outcome = w.pipeline.tick(current, subject_id, as_of)
+        await persist("publishing a tick", w.publish, key, current, outcome)
+        count += 1
+    if isinstance(record, MonthClose):
+        log.info("closed %s for %d subjects of partition %d", record.month, count, partition)
+    return at

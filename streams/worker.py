@@ -104,6 +104,8 @@ class Worker:
     # Per partition of the co-partitioned inputs: its event time, and the valid records
     # waiting for it to pass them (alerts.order.Partition).
     flows: dict[int, Partition[Any]] = field(default_factory=dict)
+    # Per partition: whose turn it is to read and write its subjects' states (see turn).
+    turns: dict[int, asyncio.Lock] = field(default_factory=dict)
     # Delivered input records not yet acknowledged, per topic partition, in offset order.
     tickets: dict[tuple[str, int], deque[Ticket]] = field(default_factory=dict)
     # Each partition's input topics (name, topic, TP), built once.
@@ -149,6 +151,16 @@ class Worker:
             lateness = timedelta(seconds=self.pipeline.policy.lateness_s)
             self.flows[partition] = Partition(lateness)
         return self.flows[partition]
+
+    def turn(self, partition: int) -> asyncio.Lock:
+        """Held while an agent releases and applies records of the partition, or ticks it:
+        each input has its own agent, and a publish waits for the broker, so without turns
+        a tick could judge silence between records another agent had released but not yet
+        applied, or two agents could interleave one subject's records. Turns are taken in
+        the order of the releases, so records are applied in event-time order."""
+        if partition not in self.turns:
+            self.turns[partition] = asyncio.Lock()
+        return self.turns[partition]
 
     def highwater(self, topic: str, partition: int) -> int | None:
         """The partition's high watermark as of the last fetch (None before any)."""
