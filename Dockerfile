@@ -3,6 +3,13 @@
 # app (docker-compose.yml picks the command). No Docker engine runs on the development
 # machines, so tests/unit/test_deploy.py checks this file by parsing it.
 
+# --- vendor: the map's library (Leaflet) from the npm registry, pinned by the lock file ---
+# Served by the app from /static/vendor/ (no CDN at run time); never committed to git.
+FROM node:20-bookworm-slim AS vendor
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm run vendor
+
 # --- build: install the project and its dependencies into a virtualenv -------------------
 FROM python:3.11-slim-bookworm AS build
 
@@ -24,6 +31,7 @@ COPY alerts alerts
 COPY streams streams
 COPY terminals terminals
 COPY register register
+COPY --from=vendor /src/ccwatch/web/static/vendor ccwatch/web/static/vendor
 RUN pip install .
 
 # --- runtime: the virtualenv and an unprivileged user, nothing else ---------------------

@@ -69,6 +69,25 @@ class Venue:
 
 
 @dataclass(frozen=True)
+class Port:
+    """A pier or port drawn on the map (zh and en name)."""
+
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A place a leave may go to, named in its free-text destination by one of ``match``."""
+
+    name: str
+    match: tuple[str, ...]
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
 class Reference:
     offices: tuple[OfficeData, ...]
     county: dict[str, Any]  # GeoJSON Polygon
@@ -78,6 +97,13 @@ class Reference:
     forbidden: tuple[ZoneData, ...] = ()
     islands: tuple[ZoneData, ...] = ()  # approximate outlines, for the map
     venues: tuple[Venue, ...] = ()  # places an order may forbid
+    ports: tuple[Port, ...] = ()  # piers and ports, for the map
+    destinations: tuple[Destination, ...] = ()  # where leaves go, most specific first
+
+    def destination(self, text: str) -> Destination | None:
+        """The first known place a leave's free-text destination names, if any."""
+        folded = text.casefold()
+        return next((d for d in self.destinations if any(m in folded for m in d.match)), None)
 
     def office(self, office_id: str) -> OfficeData:
         return next(o for o in self.offices if o.id == office_id)
@@ -128,13 +154,21 @@ def shengsi() -> Reference:
         tuple(_zone(z) for z in raw["forbidden"]),
         tuple(_zone(z) for z in raw["islands"]),
         tuple(Venue(**v) for v in raw.get("venues", ())),
+        tuple(Port(**p) for p in raw.get("ports", ())),
+        tuple(
+            Destination(d["name"], tuple(m.casefold() for m in d["match"]), d["lat"], d["lon"])
+            for d in raw.get("destinations", ())
+        ),
     )
 
 
 def _zone(raw: dict[str, Any]) -> ZoneData:
-    """A zone from its circle (lat, lon, radius m) or its line (lon/lat points) and width."""
+    """A zone from its circle (lat, lon, radius m), its polygon (a closed ring of lon/lat
+    points) or its line (lon/lat points) and width."""
     if "circle" in raw:
         geometry = circle(*raw["circle"])
+    elif "polygon" in raw:
+        geometry = {"type": "Polygon", "coordinates": [raw["polygon"]]}
     else:
         line = shapely.LineString(raw["line"])
         geometry = dict(mapping(line.buffer(raw["width_m"] / 2 / METRES_PER_DEGREE)))

@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from ccwatch.settings import Settings
-from ccwatch.web import admin_api, queries, register_api, users, users_api
+from ccwatch.web import admin_api, mapdata, queries, register_api, users, users_api
 from ccwatch.web.auth import (
     Denied,
     Principal,
@@ -473,11 +473,24 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return found
 
     @app.get("/api/subjects/{subject_id}/track", tags=["subjects"])
-    async def get_track(subject_id: str, who: User) -> list[dict[str, Any]]:
-        """The subject's recent fixes. Every read of location history is audited."""
+    async def get_track(
+        subject_id: str,
+        who: User,
+        since: Annotated[datetime | None, Query(description="From (with its offset).")] = None,
+        until: Annotated[datetime | None, Query(description="Before (with its offset).")] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> list[dict[str, Any]]:
+        """The subject's fixes, newest first: the most recent ``limit``, or those of the
+        window [since, until) (the map's playback). Every read of location history is
+        audited, with its window."""
+        if any(t is not None and t.tzinfo is None for t in (since, until)):
+            raise HTTPException(422, "give times with their offset (+08:00)")
+        if since is not None and until is not None and until <= since:
+            raise HTTPException(422, "until must be after since")
         await _visible_subject(who, subject_id, "track.denied")
-        await asyncio.to_thread(queries.audit, engine, who, "track.read", subject_id)
-        return await asyncio.to_thread(queries.track, engine, subject_id)
+        window = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+        await asyncio.to_thread(queries.audit, engine, who, "track.read", subject_id, **window)
+        return await asyncio.to_thread(mapdata.track, engine, subject_id, since, until, limit)
 
     async def _visible_subject(who: Principal, subject_id: str, denial: str) -> dict[str, Any]:
         """The subject, if the caller may see it; another office's subject does not exist
@@ -491,7 +504,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/api/geo", tags=["map"])
     async def get_geo(who: User) -> dict[str, Any]:
-        """County, ways out, offices, forbidden zones and last positions, as GeoJSON."""
+        """Islands, county, ways out and piers, offices, forbidden zones, approved leaves and
+        last positions (with each subject's state), as GeoJSON."""
         await asyncio.to_thread(queries.audit, engine, who, "map.read", "positions")
         return await asyncio.to_thread(queries.geo, engine, who)
 

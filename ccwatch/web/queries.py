@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from alerts.policy import load_policy
+from ccwatch.web import mapdata
 from ccwatch.web.auth import Principal
 from ccwatch.web.feed import ActionOutcome
 from models.access import AuditEntry
@@ -365,8 +366,9 @@ def audit_entries(engine: Engine, wanted: AuditFilter | None = None) -> list[dic
 
 
 def geo(engine: Engine, who: Principal) -> dict[str, Any]:
-    """The map as GeoJSON: county outline, ways out, offices, the forbidden zones and last
-    positions (with accuracy and open alert types) of the subjects the caller may see."""
+    """The map as GeoJSON: county outline, islands, ways out and piers, offices, and of the
+    subjects the caller may see the forbidden zones, approved leaves and last positions (with
+    accuracy, open alert types and state)."""
     with Session(engine) as session:
         fences = session.scalars(select(Geofence)).all()
         offices = session.scalars(select(Office)).all()
@@ -385,20 +387,26 @@ def geo(engine: Engine, who: Principal) -> dict[str, Any]:
             )
         ).all()
         open_types: dict[str, list[str]] = {}
-        for sid, kind in session.execute(
-            select(Alert.subject_id, Alert.alert_type).where(
+        escalated: set[str] = set()
+        for sid, kind, up in session.execute(
+            select(Alert.subject_id, Alert.alert_type, Alert.escalated).where(
                 Alert.state != "resolved", Alert.subject_id.in_(visible)
             )
         ):
             open_types.setdefault(sid, []).append(kind)
-        allowed = set(session.scalars(visible))
+            if up:
+                escalated.add(sid)
+        allowed: dict[str, str] = dict(
+            session.execute(visible.add_columns(Subject.office_id)).tuples().all()
+        )
+        leaves = mapdata.leaves(session, visible)
         day = today()
         lapsed = {
             o.id
             for o in session.scalars(select(ProhibitionOrder))
             if o.starts_on > day or ((ends := o.last_day()) is not None and ends < day)
         }
-    features: list[dict[str, Any]] = []
+    features: list[dict[str, Any]] = [*mapdata.ports(), *leaves]
     for f in fences:
         forbidden = f.kind.value == "forbidden"
         if forbidden and (f.subject_id not in allowed or f.order_id in lapsed):
@@ -424,6 +432,7 @@ def geo(engine: Engine, who: Principal) -> dict[str, Any]:
                     "kind": "office",
                     "id": o.id,
                     "name": o.name_zh,
+                    "name_en": o.name_en,
                     "zone": o.zone.value,
                 },
             }
@@ -439,31 +448,14 @@ def geo(engine: Engine, who: Principal) -> dict[str, Any]:
                     "at": p.at.isoformat(),
                     "accuracy_m": p.accuracy_m,
                     "alerts": sorted(open_types.get(p.subject_id, [])),
+                    "state": mapdata.state(
+                        open_types.get(p.subject_id, []), p.subject_id in escalated
+                    ),
+                    "office_id": allowed.get(p.subject_id),
                 },
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def track(engine: Engine, subject_id: str, limit: int = 500) -> list[dict[str, Any]]:
-    """A subject's most recent fixes, newest first (reading it is audited by the caller)."""
-    with Session(engine) as session:
-        rows = session.scalars(
-            select(Position)
-            .where(Position.subject_id == subject_id)
-            .order_by(Position.at.desc())
-            .limit(limit)
-        )
-        return [
-            {
-                "at": p.at.isoformat(),
-                "lat": p.lat,
-                "lon": p.lon,
-                "accuracy_m": p.accuracy_m,
-                "source": p.source,
-            }
-            for p in rows
-        ]
 
 
 def save_period(

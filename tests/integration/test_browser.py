@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import free_port
+from ccwatch.reference import shengsi
 from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
 from models.access import LoginAttempts, Role, User
@@ -141,8 +142,8 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
         page.screenshot(path=ARTIFACTS / f"board-resolved-{stem}.png")
 
         page.goto(f"{site}/map")
-        page.wait_for_selector("svg[data-ready=true] polygon.county", timeout=30_000)
-        page.wait_for_selector("circle.subject", timeout=30_000)
+        page.wait_for_selector("#map[data-ready=true] path.county", timeout=30_000)
+        page.wait_for_selector("path.subject", timeout=30_000)
         page.screenshot(path=ARTIFACTS / f"map-{stem}.png")
         browser.close()
 
@@ -346,9 +347,10 @@ def test_a_hostile_display_name_and_alert_stay_text_on_every_page_under_the_poli
         assert page.query_selector("img, body script:not([src])") is None
 
         page.goto(f"{site}/map")
-        page.wait_for_selector("svg[data-ready=true] polygon.county", timeout=30_000)
+        page.wait_for_selector("#map[data-ready=true] path.county", timeout=30_000)
         assert page.inner_text("header span").startswith(hostile)
-        assert [t.text_content() for t in page.query_selector_all("svg text")].count(hostile) == 1
+        offices = [t.text_content() for t in page.query_selector_all(".office-label .zh")]
+        assert offices.count(hostile) == 1  # the office's name, as text
         assert page.query_selector("img, svg script") is None
         page.screenshot(path=ARTIFACTS / f"hostile-map-{stem}.png")
 
@@ -430,4 +432,157 @@ def test_a_locked_account_is_told_its_wait_and_an_administrator_reads_the_log_an
 
         other = browser.new_page()
         log_in(other, site, "trier")  # lifted: the right password works again
+        browser.close()
+
+
+def map_scene(system: System) -> list[tuple[datetime, float, float]]:
+    """Every demo subject at home ten minutes ago; an escalated alert of SS-0013 and an open
+    one of SS-0020; SS-0003 on leave in Shanghai; and SS-0013's walk across Sijiao
+    yesterday morning, six fixes (local 08:00 to 08:50), returned oldest first."""
+    from models.records import Position
+    from models.reference import LeavePermit, LeaveStatus
+    from streams.sink import DatabaseSink
+
+    now = datetime.now(UTC)
+    day = (now.astimezone(LOCAL_TZ) - timedelta(days=1)).date()
+    start = datetime(day.year, day.month, day.day, 8, tzinfo=LOCAL_TZ)
+    walk = [
+        (start + timedelta(minutes=10 * i), 30.712 + 0.002 * i, 122.44 + 0.008 * i)
+        for i in range(6)
+    ]
+    ref = shengsi()
+    DatabaseSink(system.engine).write_alerts(
+        [
+            msgspec.structs.replace(alert(61, "wulong", "SS-0013"), alert_id="a-map-61"),
+            msgspec.structs.replace(alert(62, "huanglong", "SS-0020"), alert_id="a-map-62"),
+        ]
+    )
+    with Session(system.engine) as session, session.begin():
+        session.get_one(Alert, "a-map-61").escalated = True
+        for p in ref.subjects:
+            at = now - timedelta(minutes=10)
+            session.merge(
+                Position(
+                    id=f"map-{p.id}", subject_id=p.id, at=at, lat=p.home_lat, lon=p.home_lon,
+                    accuracy_m=25.0, source="gps",
+                )
+            )  # fmt: skip
+        for i, (at, lat, lon) in enumerate(walk):
+            session.merge(
+                Position(
+                    id=f"walk-{i}", subject_id="SS-0013", at=at, lat=lat, lon=lon,
+                    accuracy_m=10.0, source="gps",
+                )
+            )  # fmt: skip
+        session.merge(
+            LeavePermit(
+                id="leave-map-SS-0003", subject_id="SS-0003", starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=3), destination="上海 Shanghai",
+                status=LeaveStatus.APPROVED, approved_at=now - timedelta(days=2),
+            )
+        )  # fmt: skip
+    return walk
+
+
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('.map-label')].filter((e) => !e.hidden)
+    .map((e) => [e.textContent, e.getBoundingClientRect()]);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, r] = boxes[i], [b, q] = boxes[j];
+    const apart = r.right <= q.left + 1 || q.right <= r.left + 1
+      || r.bottom <= q.top + 1 || q.bottom <= r.top + 1;
+    if (!apart) out.push(`${a} / ${b}`);
+  }
+  return out;
+}"""
+
+
+def test_the_map_in_chinese_layers_zoom_and_track_playback(site: str, system: System) -> None:
+    """Issue 14, item 1: a real map in zh-CN and Beijing time: the islands by name, piers,
+    ways out and ferry lanes, offices, subjects coloured by state with labels that do not
+    overlap, forbidden zones and a leave's destination; zooming in changes the scale; a
+    subject's track for a window plays back through its fixes; no policy violation."""
+    from playwright.sync_api import sync_playwright
+
+    walk = map_scene(system)
+    stem = backend(system)
+    violations: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(
+            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1400, "height": 900}
+        )
+        page = context.new_page()
+        page.expose_function("cspViolation", lambda found: violations.append(found))
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) => window.cspViolation("
+            "`${e.effectiveDirective} ${e.blockedURI}`));"
+        )
+        log_in(page, site, "duty")
+        page.goto(f"{site}/map")
+        page.wait_for_selector("#map[data-ready=true] path.county", timeout=30_000)
+
+        def texts(selector: str) -> list[str]:
+            return [e.inner_text() for e in page.query_selector_all(selector)]
+
+        assert len(page.query_selector_all("path.island")) >= 10
+        islands = texts(".island-label")
+        for name in ("泗礁山 Sijiao", "嵊山岛 Shengshan", "枸杞岛 Gouqi", "花鸟山 Huaniao"):
+            assert any(name in t for t in islands), islands
+        assert any("李柱山码头" in t for t in texts(".port-label"))
+        assert len(page.query_selector_all("path.port")) >= 8
+        exits = texts(".exit-label")
+        assert any("芦潮港" in t for t in exits) and any("东海大桥" in t for t in exits), exits
+        assert any("航线" in t for t in exits)  # the ferry lane
+        assert "菜园镇司法所" in texts(".office-label .zh")
+        assert len(page.query_selector_all("path.subject")) >= 38
+        assert page.query_selector("path.subject.escalated[data-subject='SS-0013']")
+        assert page.query_selector("path.subject.alert[data-subject='SS-0020']")
+        assert page.query_selector("path.subject.normal[data-subject='SS-0002']")
+        assert len(page.query_selector_all("path.forbidden")) >= 2
+        assert any("SS-0003" in t and "上海" in t for t in texts(".leave-label"))
+        assert page.query_selector("path.leave")
+        labels = {
+            e.get_attribute("data-subject")
+            for e in page.query_selector_all(".subject-label:not([hidden])")
+        }
+        assert {p.id for p in shengsi().subjects} <= labels
+        assert page.evaluate(OVERLAPS) == []
+        assert page.inner_text("body").count("Asia/Shanghai") == 1  # the zone, said once
+        page.screenshot(path=ARTIFACTS / f"map-zh-{stem}.png")
+
+        scale = page.inner_text(".leaflet-control-scale-line")
+        page.click(".leaflet-control-zoom-in")
+        page.wait_for_function(
+            "(s) => document.querySelector('.leaflet-control-scale-line').textContent !== s",
+            arg=scale,
+        )
+        page.wait_for_timeout(500)  # labels laid out again
+        assert page.evaluate(OVERLAPS) == []
+        page.screenshot(path=ARTIFACTS / f"map-zh-zoomed-{stem}.png")
+
+        page.select_option("#track-subject", "SS-0013")
+        page.fill("#track-since", f"{walk[0][0]:%Y-%m-%dT%H:%M}")
+        page.fill("#track-until", f"{walk[-1][0] + timedelta(minutes=1):%Y-%m-%dT%H:%M}")
+        page.click("#track-load")
+        page.wait_for_selector("#track[data-count='6']", timeout=10_000)
+        assert page.query_selector("path.track-line")
+        for i in (0, 3, 5, 1):
+            page.fill("#track-slider", str(i))
+            at, lat, lon = walk[i]
+            assert f"{at:%H:%M:%S}" in page.inner_text("#track-at")
+            shown = page.eval_on_selector(
+                "#track", "(e) => [Number(e.dataset.lat), Number(e.dataset.lon)]"
+            )
+            assert shown == pytest.approx([lat, lon])
+        page.fill("#track-slider", "0")
+        start = page.query_selector("path.track-marker").bounding_box()  # type: ignore[union-attr]
+        page.click("#track-play")
+        page.wait_for_selector("#track[data-index='5']", timeout=15_000)
+        end = page.query_selector("path.track-marker").bounding_box()  # type: ignore[union-attr]
+        assert start and end and end["x"] > start["x"] + 20  # walked east
+        assert f"{walk[-1][0]:%H:%M:%S}" in page.inner_text("#track-at")
+        page.screenshot(path=ARTIFACTS / f"map-zh-track-{stem}.png")
+        assert violations == []
         browser.close()

@@ -438,9 +438,19 @@ def test_env_is_kept_out_of_git() -> None:
 
 
 def test_dockerfile_base_image() -> None:
+    """Python 3.11 slim, but for the stage that fetches the map's library with npm."""
     for keyword, args in dockerfile():
         if keyword == "FROM":
-            assert re.match(r"python:3\.11-slim", args), args
+            assert re.match(r"python:3\.11-slim|node:\d+-bookworm-slim AS vendor$", args), args
+    assert final_stage()[0][1].startswith("python:3.11-slim")
+
+
+def test_dockerfile_vendors_the_map_library_from_the_lock_file() -> None:
+    runs = [args for keyword, args in dockerfile() if keyword == "RUN"]
+    assert any(a.startswith("npm ci --ignore-scripts") and "npm run vendor" in a for a in runs)
+    copies = [args for keyword, args in dockerfile() if keyword == "COPY"]
+    assert "package.json package-lock.json ./" in copies
+    assert any(a.startswith("--from=vendor ") for a in copies)
 
 
 def test_dockerfile_runs_ccwatch_as_a_non_root_user() -> None:
