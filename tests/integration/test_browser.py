@@ -427,8 +427,12 @@ def test_a_locked_account_is_told_its_wait_and_an_administrator_reads_the_log_an
 
         page.fill("#audit-form input[name=user]", "trier")
         page.click("#audit-form button[type=submit]")
-        page.wait_for_selector("#audit tbody tr:has-text('login.throttled')", timeout=10_000)
-        assert all("trier" in r.inner_text() for r in page.query_selector_all("#audit tbody tr"))
+        page.wait_for_function(  # the search's answer, not the first page still shown
+            """() => { const rows = [...document.querySelectorAll("#audit tbody tr")];
+              return rows.some((r) => r.innerText.includes("login.throttled"))
+                && rows.every((r) => r.innerText.includes("trier")); }""",
+            timeout=10_000,
+        )
         page.fill("#audit-form input[name=user]", "")
         page.fill("#audit-form input[name=action]", "user.unlock")
         page.click("#audit-form button[type=submit]")

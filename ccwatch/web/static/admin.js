@@ -84,13 +84,17 @@ function detail(d) {  // "key: value; ..." with times in local time
   return Object.entries(d || {}).map(([k, v]) =>
     `${k}: ${typeof v === "string" && ISO.test(v) ? ccw.local(v) : typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
 }
-// The audit log, newest first, 200 at a time: a search starts again from the newest.
-const audit = { query: new URLSearchParams(), oldest: null };
+// The audit log, newest first, 200 at a time: a search starts again from the newest; only
+// the answer to the latest request is shown.
+const audit = { query: new URLSearchParams(), oldest: null, asked: 0 };
 async function auditPage(more) {
+  const asked = ++audit.asked;
   const q = new URLSearchParams(audit.query);
   if (more && audit.oldest) q.set("before", audit.oldest);
+  await ccw.labels();
   const r = await fetch(`/api/audit?${q}`);
   const entries = r.ok ? await r.json() : [];
+  if (asked !== audit.asked) return;  // a later search is under way
   const rows = entries.map((e) => ccw.row([ccw.local(e.at), e.user, ccw.label("audit_action", e.action), e.target, detail(e.detail)]));
   const body = document.querySelector("#audit tbody");
   if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -105,4 +109,4 @@ document.getElementById("audit-form").addEventListener("submit", (e) => {
 });
 document.getElementById("audit-older").addEventListener("click", () => auditPage(true));
 lockouts();
-ccw.labels().then(() => auditPage(false));
+auditPage(false);
