@@ -41,6 +41,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
+# Noto CJK: the Chinese font the pages and reports name (board.css), for what is rendered here.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # ccwatch works in /app: CCWATCH_DATA_DIR defaults to ./var (Faust data, logs).
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin ccwatch \
     && mkdir -p /app/var \

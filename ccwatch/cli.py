@@ -30,6 +30,7 @@ from ccwatch.register_cli import (
 )
 from ccwatch.settings import Settings
 from ccwatch.users_cli import users_app
+from models import labels
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
 from terminals.simulator import SimEvent
@@ -591,8 +592,8 @@ def list_alerts(
                 f"{local(a.opened_at):%Y-%m-%d %H:%M}",
                 a.subject_id,
                 a.office_id,
-                a.alert_type,
-                a.state,
+                labels.label("alert_type", a.alert_type),
+                labels.label("alert_state", a.state),
                 a.rule,
                 a.reason_zh,
             )
@@ -647,7 +648,14 @@ def list_recommendations(
     table = Table("id", "month", "subject", "kind", "status", "reason")
     with Session(make_engine(Settings().database_url)) as session:
         for r in session.scalars(query):
-            table.add_row(r.id, r.month, r.subject_id, r.kind, r.status, r.reason_zh)
+            table.add_row(
+                r.id,
+                r.month,
+                r.subject_id,
+                labels.label("recommendation_kind", r.kind),
+                labels.label("recommendation_status", r.status),
+                r.reason_zh,
+            )
     console.print(table)
 
 
@@ -697,7 +705,10 @@ def act(
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
     producer.send(s.topics.actions, key=row.subject_id.encode(), value=encode(checked))
     producer.flush()
-    console.print(f"{action} sent for {row.alert_type} of {row.subject_id} by {officer}")
+    console.print(
+        f"{labels.label('action', action)} sent for {labels.label('alert_type', row.alert_type)}"
+        f" of {row.subject_id} by {officer}"
+    )
 
 
 period_app = typer.Typer(help="Security periods (重大活动安保期).", no_args_is_help=True)
@@ -824,7 +835,7 @@ def keys_retire(
         except KeyError:
             console.print(f"[red]no key {key_id}[/]")
             raise typer.Exit(1) from None
-    console.print(f"key {key.key_id} retired from {when.isoformat()}")
+    console.print(f"key {key.key_id} retired from {local(when):%Y-%m-%d %H:%M:%S} (local)")
 
 
 @keys_app.command("list")
@@ -833,7 +844,7 @@ def keys_list(device: Annotated[str, typer.Option(help="Only this device's keys.
     from models.db import make_engine
     from models.reference import DeviceKeyRow as K
 
-    table = Table("key", "device", "subject", "created (UTC)", "retired from (UTC)")
+    table = Table("key", "device", "subject", "created (local)", "retired from (local)")
     query = select(K).order_by(K.device_id, K.created_at)
     if device:
         query = query.where(K.device_id == device)
@@ -843,8 +854,8 @@ def keys_list(device: Annotated[str, typer.Option(help="Only this device's keys.
                 k.key_id,
                 k.device_id,
                 k.subject_id or "(kiosk)",
-                f"{k.created_at:%Y-%m-%d %H:%M:%S}",
-                f"{k.retired_at:%Y-%m-%d %H:%M:%S}" if k.retired_at else "",
+                f"{local(k.created_at):%Y-%m-%d %H:%M:%S}",
+                f"{local(k.retired_at):%Y-%m-%d %H:%M:%S}" if k.retired_at else "",
             )
     console.print(table)
 
@@ -867,7 +878,7 @@ def zero_reports(day: Annotated[str, typer.Option("--date", help="Local day.")] 
                 z.period_id,
                 str(z.alerts_opened),
                 str(z.alerts_open),
-                z.status,
+                labels.label("zero_report", z.status),
             )
     console.print(table)
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ccwatch.settings import Settings
 from models.db import make_engine
+from models.labels import label
 from models.localtime import LOCAL_TZ, local
 from models.reference import CorrectionType, EndReason, Level, PositioningReason, Zone
 from register import admin, orders, positioning, store
@@ -111,12 +112,17 @@ def _row(leave: dict[str, Any]) -> list[str]:
     return [
         escape(leave["leave_id"]),
         escape(leave["subject_id"]),
-        leave["status"],
+        label("leave_status", leave["status"]),
         f"{starts:%Y-%m-%d %H:%M}",
         f"{ends:%Y-%m-%d %H:%M}",
         escape(leave["destination"]),
-        leave["approver"],
+        label("approver", leave["approver"]),
     ]
+
+
+def _shown(when: str | None) -> str:
+    """An ISO instant in local time, to the minute; nothing for none."""
+    return f"{local(datetime.fromisoformat(when)):%Y-%m-%d %H:%M}" if when else ""
 
 
 def _leave_line(leave: dict[str, Any]) -> str:
@@ -489,8 +495,8 @@ def office_list() -> None:
     table = Table("id", "名称", "name", "zone", "lat", "lon")
     for o in _read(admin.offices):
         table.add_row(
-            escape(o["office_id"]), escape(o["name_zh"]), escape(o["name_en"]), o["zone"],
-            str(o["lat"]), str(o["lon"]),
+            escape(o["office_id"]), escape(o["name_zh"]), escape(o["name_en"]),
+            label("zone", o["zone"]), str(o["lat"]), str(o["lon"]),
         )  # fmt: skip
     _console().print(table)
 
@@ -539,16 +545,16 @@ def terminal_retire(
             _engine(s), _actor(), terminal_id, _when(at) if at else None
         ),
     )
-    _console().print(f"停用 {escape(terminal_id)} from {done['retired_at']}")
+    _console().print(f"停用 {escape(terminal_id)} from {_shown(done['retired_at'])}")
 
 
 @terminal_app.command("list")
 def terminal_list(office: Annotated[str | None, typer.Option()] = None) -> None:
     """Terminals, retired ones too, with their keys in force (never the secrets)."""
-    table = Table("id", "office", "lat", "lon", "keys in force", "retired (UTC)")
+    table = Table("id", "office", "lat", "lon", "keys in force", "retired (local)")
     for t in _read(lambda e: admin.terminals(e, office)):
         table.add_row(
             escape(t["terminal_id"]), escape(t["office_id"]), str(t["lat"]), str(t["lon"]),
-            ", ".join(t["keys"]), t["retired_at"] or "",
+            ", ".join(t["keys"]), _shown(t["retired_at"]),
         )  # fmt: skip
     _console().print(table)

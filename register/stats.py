@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from models import labels
 from models.localtime import Span, month_span, year_span
-from scoring.ledger import CORRECTION_TYPE_ZH, END_REASON_ZH, ZONE_ZH
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -43,11 +43,16 @@ END_REASONS = ("term_end", "revoked", "death", "other")  # EndReason's values
 COLUMNS: tuple[tuple[str, str, str], ...] = (  # key, Chinese, English
     ("opening", "期初在册", "Opening"),
     ("received", "接收", "Received"),
-    *((f"released_{r}", END_REASON_ZH[r], r.replace("_", " ").capitalize()) for r in END_REASONS),
+    *(
+        (f"released_{r}", labels.zh("end_reason", r), labels.en("end_reason", r).capitalize())
+        for r in END_REASONS
+    ),
     ("released", "解矫合计", "Released"),
     ("on_register", "在册", "On register"),
 )
 TOTAL_LABEL = "合计 Total"
+TYPES_ZH = labels.zh_names("correction_type")
+ZONES_ZH = labels.zh_names("zone")
 ONE_DAY = timedelta(days=1)
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 YEAR = re.compile(r"\d{4}")
@@ -103,7 +108,7 @@ class RegisterStats:
     office_names: dict[str, str]  # office id -> Chinese name
 
     def label(self, by: Grouping, key: str) -> str:
-        zh = {"type": CORRECTION_TYPE_ZH, "office": self.office_names, "zone": ZONE_ZH}[by]
+        zh = {"type": TYPES_ZH, "office": self.office_names, "zone": ZONES_ZH}[by]
         return f"{zh[key]} {key}" if key in zh else key
 
     def rows(self, by: Grouping) -> list[tuple[str, list[int]]]:
@@ -207,7 +212,7 @@ def count(
 
 def _order(by: Grouping) -> Callable[[str], tuple[int, str]]:
     """Types and zones in the label table's order (probation first, east first), offices by id."""
-    known = list(CORRECTION_TYPE_ZH if by == "type" else ZONE_ZH if by == "zone" else ())
+    known = list(TYPES_ZH if by == "type" else ZONES_ZH if by == "zone" else ())
     return lambda key: (known.index(key) if key in known else len(known), key)
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from models.labels import zh_names
 from register.stats import COLUMNS
 from reports.charts import distribution_svg, trend_svg
 from reports.report import EntryLine, GroupSummary, MonthlyReport, RecLine, generated_note
-from scoring.ledger import LEVEL_ZH, SANCTION_ZH
 
 TITLE_ZH = "月度计分考核报告"
 TITLE_EN = "Monthly points report"
@@ -24,7 +24,9 @@ KINDS_NOTE = (
     "建议栏为本月建议数（各状态合计）。 "
     "Recommendation columns count this month's recommendations of every status."
 )
-STATUS_ZH = {"proposed": "待审批", "confirmed": "已确认", "rejected": "已驳回"}
+LEVEL_ZH = zh_names("level")
+SANCTION_ZH = zh_names("recommendation_kind")
+STATUS_ZH = zh_names("recommendation_status")
 
 
 def signed(delta: int) -> str:

@@ -21,12 +21,12 @@ from typing import Any, NamedTuple, TextIO
 import msgspec
 from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, and_, func, select, true
 
+from models.labels import zh_names
 from models.localtime import LOCAL_TZ, add_months, month_span
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Level, Office, Subject
 from register.stats import RegisterStats
 from register.stats import load as register_stats
-from scoring.ledger import ZONE_ZH
 
 Progress = Callable[[int], None]  # called with how many more subjects are done
 TREND_MONTHS = 6
@@ -253,7 +253,7 @@ def build_report(
         scope,
         tuple(subjects),
         _groups(subjects, lambda s: s.office_id, names),
-        _groups(subjects, lambda s: s.zone, ZONE_ZH),
+        _groups(subjects, lambda s: s.zone, zh_names("zone")),
         tuple((m, round(int(total) / n, 2)) for m, total, n in trend if n),
         names,
         register_stats(engine, month_span(month), office=office, zone=zone),

@@ -21,6 +21,7 @@ from fractions import Fraction
 
 import msgspec
 
+from models import labels
 from models.events import (
     Activity,
     AlertEvent,
@@ -53,24 +54,6 @@ from scoring.rules import (
     ShortfallTrigger,
 )
 
-# The Chinese labels of the register's and the ledger's values, one table for the ledger's
-# reasons, the reports, the CLI and the web app (each shown beside its English key).
-LEVEL_ZH = {"strict": "严管", "normal": "普管", "lenient": "宽管"}
-CORRECTION_TYPE_ZH = {
-    "probation": "缓刑",
-    "parole": "假释",
-    "control": "管制",
-    "medical_parole": "暂予监外执行",
-}
-END_REASON_ZH = {"term_end": "期满", "revoked": "撤销收监", "death": "死亡", "other": "其他"}
-ZONE_ZH = {"east": "东部", "central": "中部", "west": "西部"}
-SANCTION_ZH = {
-    "commendation": "表扬",
-    "admonition": "训诫",
-    "warning": "警告",
-    "revocation_request": "提请撤销缓刑/假释",
-    "level_change": "调整管理等级",
-}
 KEEP_REPORTS_DAYS = 100  # check-ins older than the longest open period are dropped at close
 
 
@@ -409,7 +392,7 @@ class Ledger:
                         rule,
                         rule.points,
                         f"short:{trigger.activity}:{month}",
-                        f"{have:g} 小时,{LEVEL_ZH[level]}要求 {need:g} 小时{part_zh}",
+                        f"{have:g} 小时,{labels.zh('level', level)}要求 {need:g} 小时{part_zh}",
                         f"{have:g} h, {level} level requires {need:g} h{part_en}",
                     )
         recs = [
@@ -701,7 +684,7 @@ class Ledger:
             evidence,
             when or (close.occurred_at if close else now),
             now,
-            f"{LEVEL_ZH[level_from]}→{LEVEL_ZH[level_to]}:{zh}",
+            f"{labels.zh('level', level_from)}→{labels.zh('level', level_to)}:{zh}",
             f"{level_from} -> {level_to}: {en}",
             extra=level_to,
         )
@@ -731,7 +714,7 @@ class Ledger:
             ruleset_id=rs.id,
             ruleset_version=rs.version,
             evidence=evidence,
-            reason_zh=f"建议{SANCTION_ZH[kind]}:{zh}",
+            reason_zh=f"建议{labels.zh('recommendation_kind', kind)}:{zh}",
             reason_en=f"propose {kind}: {en}",
             occurred_at=occurred_at,
             recorded_at=now,

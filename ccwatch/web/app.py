@@ -51,6 +51,7 @@ from ccwatch.web.headers import SecurityHeaders
 from ccwatch.web.register_api import actor
 from ccwatch.web.sessions import Live, SessionStore
 from ccwatch.web.throttle import Attempt, Busy, Refusal, Throttle, ThrottlePolicy, Verifier
+from models import labels
 from models.access import Role
 from models.events import AlertAction, AlertEvent, Rejection, decode, encode
 from models.ids import derive_id
@@ -362,6 +363,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             raise HTTPException(422, refused.as_dict()) from None
         token = await start(request, response, live.who)
         return {"user": live.who.id, "csrf": token}
+
+    @app.get("/api/labels", tags=["session"])
+    async def get_labels(_: User) -> dict[str, dict[str, dict[str, str]]]:
+        """The labels of every code the pages show (group -> code -> ``{zh, en}``), from
+        the one table the CLI and the reports use too (``models/labels.py``)."""
+        return labels.as_json()
 
     # alerts ---------------------------------------------------------------------------
     @app.get("/api/alerts", tags=["alerts"])

@@ -96,3 +96,22 @@ def test_zero_reports_for_the_offices_a_period_covers(url: str) -> None:
     assert rows["gouqi"].status == "zero" and rows["gouqi"].alerts_open == 0
     shown = CliRunner().invoke(app, ["zero-reports", "--date", "2026-11-29"])
     assert "incidents" in shown.output and "zero" in shown.output
+
+
+def test_the_alerts_command_shows_chinese_labels_and_local_times(url: str) -> None:
+    """Issue 14: codes come with their Chinese labels (models/labels.py), times are local."""
+    at = datetime(2026, 12, 1, 5, 50, tzinfo=UTC)  # 13:50 in Beijing
+    DatabaseSink(make_engine(url)).write_alerts(
+        [
+            AlertEvent(
+                transition_id="t-9", alert_id="a-9", transition="opened",
+                alert_type="out_of_bounds", severity="high", subject_id="SS-0007",
+                office_id="caiyuan", zone="central", rule="out_of_bounds/3", evidence=["f-9"],
+                occurred_at=at, recorded_at=at, reason_zh="离开县域", reason_en="left",
+            )
+        ]
+    )  # fmt: skip
+    shown = CliRunner().invoke(app, ["alerts"])
+    assert shown.exit_code == 0, shown.output
+    assert "越界" in shown.output and "待签收" in shown.output  # out_of_bounds, open
+    assert "13:50" in shown.output and "05:50" not in shown.output

@@ -5,6 +5,7 @@ Content Security Policy. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -12,11 +13,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import free_port
@@ -24,16 +26,18 @@ from ccwatch.reference import shengsi
 from ccwatch.web.app import create_app
 from ccwatch.web.auth import hash_password
 from models.access import LoginAttempts, Role, User
-from models.events import encode
-from models.localtime import LOCAL_TZ
+from models.events import AlertEvent, encode
+from models.localtime import LOCAL_TZ, local
 from models.records import Alert
-from models.reference import Office, Zone
+from models.reference import CorrectionType, Office, SecurityPeriodRow, Subject, Zone
+from register.core import Actor
+from register.store import request_leave
 from tests.integration.harness import REPO, System
 from tests.integration.test_detection import fix
 from tests.integration.webapp import alert
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, ElementHandle, Page
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -73,6 +77,19 @@ def alert_row(system: System, alert_id: str) -> Alert | None:
 def backend(system: System) -> str:
     """sqlite or postgresql, for the screenshots' names."""
     return system.settings.database_url.split(":", 1)[0].split("+")[0]
+
+
+def leave_the_county(page: Page, system: System, subject: str, n: int) -> ElementHandle:
+    """A fix of ``subject`` off Qushan, outside the county, sent once the board listens
+    (server-sent events); the high-severity alert's row on the board."""
+    page.wait_for_timeout(1500)
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    system.send(
+        system.settings.topics.locations, subject.encode(), fix(n, subject, at, (30.40, 122.30))
+    )
+    row = page.wait_for_selector(f"tr.high:has-text('{subject}')", timeout=30_000)
+    assert row is not None
+    return row
 
 
 def log_in(page: Page, site: str, user: str) -> None:
@@ -117,16 +134,8 @@ def test_log_in_see_a_live_alert_handle_it_and_see_the_map(site: str, system: Sy
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         log_in(page, site, "duty")
-        page.wait_for_timeout(1500)  # the board is listening (server-sent events)
-
-        now = datetime.now(UTC)
-        system.send(
-            system.settings.topics.locations,
-            b"SS-0007",
-            fix(1, "SS-0007", now - timedelta(minutes=5), (30.40, 122.30)),
-        )
-        row = page.wait_for_selector("tr.high:has-text('SS-0007')", timeout=30_000)
-        assert row is not None and "out_of_bounds" in row.inner_text()
+        row = leave_the_county(page, system, "SS-0007", 1)
+        assert "越界 out_of_bounds" in row.inner_text()
         page.screenshot(path=ARTIFACTS / f"board-live-alert-{stem}.png")
 
         row.query_selector("button[data-action=acknowledge]").click()  # type: ignore[union-attr]
@@ -420,8 +429,12 @@ def test_a_locked_account_is_told_its_wait_and_an_administrator_reads_the_log_an
 
         page.fill("#audit-form input[name=user]", "trier")
         page.click("#audit-form button[type=submit]")
-        page.wait_for_selector("#audit tbody tr:has-text('login.throttled')", timeout=10_000)
-        assert all("trier" in r.inner_text() for r in page.query_selector_all("#audit tbody tr"))
+        page.wait_for_function(  # the search's answer, not the first page still shown
+            """() => { const rows = [...document.querySelectorAll("#audit tbody tr")];
+              return rows.some((r) => r.innerText.includes("login.throttled"))
+                && rows.every((r) => r.innerText.includes("trier")); }""",
+            timeout=10_000,
+        )
         page.fill("#audit-form input[name=user]", "")
         page.fill("#audit-form input[name=action]", "user.unlock")
         page.click("#audit-form button[type=submit]")
@@ -585,4 +598,159 @@ def test_the_map_in_chinese_layers_zoom_and_track_playback(site: str, system: Sy
         assert f"{walk[-1][0]:%H:%M:%S}" in page.inner_text("#track-at")
         page.screenshot(path=ARTIFACTS / f"map-zh-track-{stem}.png")
         assert violations == []
+
+
+RAW_TIME = re.compile(r"\d{4}-\d\d-\d\dT|\+00:00|\d\d:\d\d(:\d\d(\.\d+)?)?Z\b")
+LOCAL = "Asia/Shanghai"  # each page with times says they are Beijing time
+
+
+def zh_cn(browser: Browser) -> Page:
+    """A page as a new user with a Chinese browser in Beijing sees it."""
+    context = browser.new_context(
+        locale="zh-CN", timezone_id=LOCAL, viewport={"width": 1280, "height": 900}
+    )
+    return context.new_page()
+
+
+def raise_alert(system: System, subject: str, office: str, **fields: Any) -> AlertEvent:
+    """An alert published as the workers would, and written by the sink."""
+    raised = msgspec.structs.replace(
+        alert(0, office, subject),
+        transition_id=uuid.uuid4().hex,
+        alert_id=f"a-{uuid.uuid4().hex}",
+        **fields,
+    )
+    system.send(system.settings.topics.alerts, subject.encode(), encode(raised))
+    system.wait_for("the alert in the database", lambda: alert_row(system, raised.alert_id))
+    return raised
+
+
+def test_every_page_in_a_chinese_browser_shows_local_times_and_chinese_labels(
+    site: str, system: System
+) -> None:
+    """Issue 14: a zh-CN browser in Beijing sees no UTC or ISO time on any page (the zone is
+    said on the page), and codes with their Chinese labels (越界, 缓刑...)."""
+    from playwright.sync_api import sync_playwright
+
+    add_user(system, "zh-admin", "管理员 zh", Role.ADMIN)
+    with Session(system.engine) as session:
+        probation = session.scalars(
+            select(Subject)
+            .where(Subject.correction_type == CorrectionType.PROBATION)
+            .order_by(Subject.id)
+        ).first()
+        assert probation is not None
+        subject, office = probation.id, probation.office_id
+    opened = datetime(2026, 12, 1, 5, 50, tzinfo=UTC)  # 13:50 in Beijing
+    raise_alert(system, subject, office, occurred_at=opened, sla_due=opened)
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=1)).replace(hour=5, minute=50, second=0, microsecond=0)
+    period = SecurityPeriodRow(
+        id=f"p-{uuid.uuid4().hex[:8]}", name="测试安保期", starts_at=start,
+        ends_at=now + timedelta(days=1), offices=["huaniao"],
+    )  # fmt: skip
+    with Session(system.engine) as session, session.begin():
+        session.add(period)
+    request_leave(
+        system.engine, Actor("test"), subject, now + timedelta(days=3),
+        now + timedelta(days=4), "舟山 Zhoushan",
+    )  # fmt: skip
+    pages = [
+        ("/", "#alerts tbody tr", ["越界 out_of_bounds", "中 medium", "待签收 open"]),
+        (f"/subjects/{subject}", "#history tbody tr", ["缓刑 probation", "越界 out_of_bounds"]),
+        ("/register", "#subjects tbody tr", ["缓刑 probation"]),
+        ("/leaves", "#pending tbody tr", ["司法所 office"]),
+        ("/periods", "#active:has-text('测试安保期')", [f"{local(start):%H:%M}", "签收时限"]),
+        ("/stats?by=type", "#stats tbody tr", ["缓刑 probation"]),
+        ("/admin", "#users tbody tr", ["管理员 admin", "东部 east"]),
+        ("/password", "#password-form", []),
+    ]
+    stem = backend(system)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = zh_cn(browser)
+            log_in(page, site, "zh-admin")
+            for path, ready, wanted in pages:
+                page.goto(f"{site}{path}")
+                page.wait_for_selector(ready, timeout=30_000)
+                page.wait_for_timeout(500)  # the page's scripts have run
+                text = page.inner_text("body")
+                name = path.strip("/").split("?")[0].replace("/", "-") or "board"
+                page.screenshot(path=ARTIFACTS / f"zh-{name}-{stem}.png", full_page=True)
+                assert not RAW_TIME.search(text), (path, RAW_TIME.findall(text), text)
+                for label in wanted:
+                    assert label in text, (path, label, text)
+                if path != "/password":  # the one page without times
+                    assert LOCAL in text, path
+            page.goto(f"{site}/subjects/{subject}")
+            row = page.wait_for_selector("#history tbody tr:has-text('越界')")
+            assert row is not None and "2026/12/1 13:50" in row.inner_text()
+
+            page.goto(f"{site}/periods")  # a period entered in Beijing time
+            page.fill("#period-form [name=name]", "两会测试")
+            page.fill("#period-form [name=starts_at]", "2027-03-03T00:00")
+            page.fill("#period-form [name=ends_at]", "2027-03-12T00:00")
+            page.click("#period-form button[type=submit]")
+            page.wait_for_selector("#outcome.accepted")
+            browser.close()
+        with Session(system.engine) as session:
+            saved = session.scalars(
+                select(SecurityPeriodRow).where(SecurityPeriodRow.name == "两会测试")
+            ).one()
+            starts = saved.starts_at  # naive in SQLite: UTC
+            assert starts.replace(tzinfo=starts.tzinfo or UTC) == datetime(
+                2027, 3, 2, 16, tzinfo=UTC
+            )
+    finally:
+        with Session(system.engine) as session, session.begin():
+            session.merge(period).ends_at = datetime.now(UTC)
+
+
+def test_the_banner_clears_when_acknowledged_and_an_escalated_alert_comes_first(
+    site: str, system: System
+) -> None:
+    """Issue 14: the new-alert banner clears when its alert is acknowledged; an escalated
+    alert is marked 已升级 and sorted first, above more severe ones."""
+    from playwright.sync_api import sync_playwright
+
+    add_user(system, "zh-duty", "值班员 zh", Role.COMMAND)
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    escalated = raise_alert(
+        system, "SS-0003", "caiyuan", alert_type="missed_checkin", rule="missed_checkin/1",
+        severity="medium", occurred_at=long_ago + timedelta(hours=1), sla_due=long_ago,
+    )  # fmt: skip
+    system.send(
+        system.settings.topics.alerts,
+        b"SS-0003",
+        encode(
+            msgspec.structs.replace(
+                escalated, transition_id=uuid.uuid4().hex, transition="escalated",
+                assignee="command",
+            )
+        ),
+    )  # fmt: skip
+    system.wait_for(
+        "the escalation in the database",
+        lambda: (row := alert_row(system, escalated.alert_id)) is not None and row.escalated,
+    )
+    raise_alert(system, "SS-0002", "caiyuan", occurred_at=long_ago)  # high, older
+    stem = backend(system)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = zh_cn(browser)
+        log_in(page, site, "zh-duty")
+        first = page.wait_for_selector("#alerts tbody tr:first-child", timeout=30_000)
+        assert first is not None and first.get_attribute("data-alert") == escalated.alert_id
+        assert "已升级 escalated" in first.inner_text()
+        row = leave_the_county(page, system, "SS-0005", 2)
+        banner = page.wait_for_selector("#flash", state="visible")
+        assert banner is not None and "SS-0005" in banner.inner_text()
+        page.screenshot(path=ARTIFACTS / f"board-banner-escalated-{stem}.png", full_page=True)
+        row.query_selector("button[data-action=acknowledge]").click()  # type: ignore[union-attr]
+        page.wait_for_selector("#outcome.accepted:has-text('已受理')", timeout=30_000)
+        page.wait_for_selector("#flash", state="hidden", timeout=10_000)
+        first = page.query_selector("#alerts tbody tr:first-child")
+        assert first is not None and first.get_attribute("data-alert") == escalated.alert_id
+        page.screenshot(path=ARTIFACTS / f"board-acknowledged-{stem}.png", full_page=True)
         browser.close()

@@ -469,6 +469,15 @@ def test_dockerfile_exposes_the_metrics_port() -> None:
     assert env("worker")["CCWATCH_METRICS_PORT"] in exposed
 
 
+def test_ci_and_the_image_have_the_cjk_fonts_the_pages_name() -> None:
+    """board.css names Noto Sans CJK SC first: CI's screenshots (./dev test) and the image
+    (reports written in it) have it."""
+    assert "Noto Sans CJK SC" in (ROOT / "ccwatch/web/static/board.css").read_text("utf-8")
+    assert "./dev test" in (ROOT / ".ci/run").read_text("utf-8")
+    assert "fonts-noto-cjk" in (ROOT / "dev").read_text("utf-8")
+    assert any(k == "RUN" and "fonts-noto-cjk" in args for k, args in final_stage())
+
+
 def test_dockerfile_installs_the_package_from_its_sources_only() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     packages = {

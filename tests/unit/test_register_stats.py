@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.labels import zh_names
 from models.localtime import month_span, year_span
 from models.reference import CorrectionType, EndReason, Zone
 from register.stats import END_REASONS, Figures, Term, count, on_register, period
-from scoring.ledger import CORRECTION_TYPE_ZH, END_REASON_ZH, ZONE_ZH
 
 NOV, DEC = month_span("2026-11"), month_span("2026-12")
 
@@ -123,7 +123,7 @@ def test_the_period_asked_for() -> None:
 
 
 def test_every_register_value_has_a_label_and_a_column() -> None:
-    assert list(END_REASONS) == [r.value for r in EndReason] == list(END_REASON_ZH)
+    assert list(END_REASONS) == [r.value for r in EndReason] == list(zh_names("end_reason"))
     assert {f.name for f in fields(Figures)} >= {f"released_{r}" for r in END_REASONS}
-    assert set(CORRECTION_TYPE_ZH) == {t.value for t in CorrectionType}
-    assert set(ZONE_ZH) == {z.value for z in Zone}
+    assert set(zh_names("correction_type")) == {t.value for t in CorrectionType}
+    assert set(zh_names("zone")) == {z.value for z in Zone}

@@ -33,8 +33,9 @@ function userActions(u) {
   return span;
 }
 async function load() {
+  await ccw.labels();
   const offices = await (await fetch("/api/admin/offices")).json();
-  ccw.rows("#offices", offices, ["office_id", "name_zh", "name_en", "zone", "lat", "lon"]);
+  ccw.rows("#offices", offices, ["office_id", "name_zh", "name_en", ccw.coded("zone"), "lat", "lon"]);
   for (const f of ["terminal-form", "move-form"]) {
     ccw.options(document.forms[f].office_id, offices, "office_id", (o) => `${o.name_zh} ${o.office_id}`);
   }
@@ -43,9 +44,9 @@ async function load() {
       (o) => (o.office_id ? `${o.name_zh} ${o.office_id}` : "无 none"));
   }
   const users = await (await fetch("/api/users")).json();
-  ccw.rows("#users", users, ["id", "name", "role", "office_id", (u) => (u.active ? "是 yes" : "否 no"),
+  ccw.rows("#users", users, ["id", "name", ccw.coded("role"), "office_id", (u) => (u.active ? "是 yes" : "否 no"),
     (u) => (u.must_change_password ? "是 yes" : ""), "sessions", userActions]);
-  ccw.options(document.forms["access-form"].user_id, users, "id", (u) => `${u.id} (${u.role})`);
+  ccw.options(document.forms["access-form"].user_id, users, "id", (u) => `${u.id} (${ccw.label("role", u.role)})`);
   const terminals = await (await fetch("/api/admin/terminals")).json();
   ccw.rows("#terminals", terminals, ["terminal_id", "office_id", "lat", "lon", (t) => t.keys.join(", "),
     (t) => (t.retired_at ? ccw.local(t.retired_at) : ""), (t) => (t.retired_at ? "" : retire(t))]);
@@ -83,14 +84,18 @@ function detail(d) {  // "key: value; ..." with times in local time
   return Object.entries(d || {}).map(([k, v]) =>
     `${k}: ${typeof v === "string" && ISO.test(v) ? ccw.local(v) : typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
 }
-// The audit log, newest first, 200 at a time: a search starts again from the newest.
-const audit = { query: new URLSearchParams(), oldest: null };
+// The audit log, newest first, 200 at a time: a search starts again from the newest; only
+// the answer to the latest request is shown.
+const audit = { query: new URLSearchParams(), oldest: null, asked: 0 };
 async function auditPage(more) {
+  const asked = ++audit.asked;
   const q = new URLSearchParams(audit.query);
   if (more && audit.oldest) q.set("before", audit.oldest);
+  await ccw.labels();
   const r = await fetch(`/api/audit?${q}`);
   const entries = r.ok ? await r.json() : [];
-  const rows = entries.map((e) => ccw.row([ccw.local(e.at), e.user, e.action, e.target, detail(e.detail)]));
+  if (asked !== audit.asked) return;  // a later search is under way
+  const rows = entries.map((e) => ccw.row([ccw.local(e.at), e.user, ccw.label("audit_action", e.action), e.target, detail(e.detail)]));
   const body = document.querySelector("#audit tbody");
   if (more) body.append(...rows); else body.replaceChildren(...rows);
   audit.oldest = entries.length ? entries.at(-1).id : audit.oldest;

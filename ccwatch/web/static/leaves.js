@@ -1,5 +1,4 @@
 "use strict";
-const approvers = { office: "司法所 office", county: "县司法局 county bureau" };
 function button(label, leaveId, decision) {
   const b = document.createElement("button");
   b.textContent = label;
@@ -10,6 +9,7 @@ function button(label, leaveId, decision) {
   return b;
 }
 async function load() {
+  await ccw.labels();
   const list = await (await fetch("/api/leaves/pending")).json();
   document.querySelector("#pending tbody").replaceChildren(...list.map((p) => {
     const link = document.createElement("a");
@@ -18,7 +18,7 @@ async function load() {
     const actions = document.createElement("span");
     actions.append(button("批准 Approve", p.leave_id, "approve"), " ", button("不批准 Reject", p.leave_id, "reject"));
     return ccw.row([link, ccw.local(p.starts_at), ccw.local(p.ends_at), p.destination,
-      p.emergency ? "是 yes" : "", approvers[p.approver], actions]);
+      p.emergency ? "是 yes" : "", ccw.label("approver", p.approver), actions]);
   }));
 }
 load();

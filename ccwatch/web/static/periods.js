@@ -1,18 +1,20 @@
-// The security period in force, its rules, and each office's daily zero reports.
+// The security period in force, its rules, and each office's daily zero reports; local times.
 "use strict";
-(async () => {
+async function load() {
+  await ccw.labels();
   const p = await (await fetch("/api/periods")).json();
+  const offices = (a) => a.offices.join(", ") || "全县 county";
   document.getElementById("active").textContent = p.active.length
-    ? p.active.map((a) => `${a.name}: ${a.starts_at} ~ ${a.ends_at} (${a.offices.join(", ") || "全县 county"})`).join("; ")
+    ? p.active.map((a) => `${a.name}: ${ccw.local(a.starts_at)} ~ ${ccw.local(a.ends_at)} (${offices(a)})`).join("; ")
     : "当前无安保期 No security period in force";
-  document.querySelector("#rules tbody").replaceChildren(...Object.entries(p.rules).map(([k, v]) => {
-    const tr = document.createElement("tr");
-    for (const x of [k, JSON.stringify(v)]) { const td = document.createElement("td"); td.textContent = x; tr.append(td); }
-    return tr;
-  }));
-  document.querySelector("#zero tbody").replaceChildren(...p.zero_reports.map((z) => {
-    const tr = document.createElement("tr");
-    for (const x of [z.day, z.office_id, z.status, z.alerts_opened, z.alerts_open]) { const td = document.createElement("td"); td.textContent = x; tr.append(td); }
-    return tr;
-  }));
-})();
+  ccw.rows("#rules", Object.entries(p.rules), [([k]) => ccw.label("threshold", k),
+    ([, v]) => (typeof v === "object" ? Object.entries(v).map(([s, n]) => `${ccw.label("severity", s)}: ${n}`).join("; ") : v)]);
+  ccw.rows("#zero", p.zero_reports, ["day", "office_id", ccw.coded("status", "zero_report"), "alerts_opened", "alerts_open"]);
+}
+if (document.getElementById("period-form")) {  // administrators declare periods, in Beijing time
+  ccw.form("period-form", "/api/periods", (f) => ({
+    name: f.get("name"), starts_at: ccw.atLocal(f.get("starts_at")), ends_at: ccw.atLocal(f.get("ends_at")),
+    offices: ccw.list(f.get("offices")),
+  }), load);
+}
+load();

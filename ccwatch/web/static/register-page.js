@@ -1,8 +1,8 @@
 "use strict";
-const types = { control: "管制", probation: "缓刑", parole: "假释", medical_parole: "暂予监外执行" };
 async function load() {
+  await ccw.labels();
   ccw.rows("#subjects", await (await fetch("/api/subjects")).json(), [(s) => ccw.subject(s.subject_id),
-    "name", "office_id", (s) => `${types[s.correction_type]} ${s.correction_type}`, "level", "starts_on", "last_day"]);
+    "name", "office_id", ccw.coded("correction_type"), ccw.coded("level"), "starts_on", "last_day"]);
   ccw.rows("#expiring", await (await fetch("/api/positioning/expiring?within_days=7")).json(), [
     (a) => ccw.subject(a.subject_id), "name", "office_id", "ends_on", "days_left",
     (a) => (a.term_ends ? "至矫正期满 to the term's end" : "")]);

@@ -1,10 +1,35 @@
 "use strict";
-// Shared by the register pages: local times, table rows as text (never HTML), POST with
-// the session's CSRF token, forms sent as JSON, and the outcome of each change shown to the
-// user: a refusal with its reason in Chinese and English.
+// Shared by every page: local (Beijing) times, the labels of codes, table rows as text
+// (never HTML), POST with the session's CSRF token, forms sent as JSON, and the outcome of
+// each change shown to the user: a refusal with its reason in Chinese and English.
 const ccw = {
-  local(iso) {
+  local(iso) {  // an instant, in Beijing time whatever the browser's zone: 2026/12/1 13:50:00
+    if (!iso) return "";
     return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  },
+  atLocal(value) {  // a datetime-local input's value, Beijing time (UTC+8 all year), as ISO
+    return value ? `${value.length === 16 ? `${value}:00` : value}+08:00` : null;
+  },
+  labels() {  // the shared label table (GET /api/labels), fetched once; fills the selects
+    ccw._labels ??= fetch("/api/labels").then((r) => (r.ok ? r.json() : {})).then((table) => {
+      ccw.table = table;
+      for (const s of document.querySelectorAll("select[data-labels]")) {
+        const codes = s.dataset.codes ? s.dataset.codes.split(" ") : Object.keys(table[s.dataset.labels] || {});
+        ccw.choices(s, s.dataset.labels, codes, s.dataset.selected);
+      }
+      return table;
+    });
+    return ccw._labels;
+  },
+  label(group, code) {  // "越界 out_of_bounds": Chinese first, then the code
+    const found = ccw.table && ccw.table[group] && ccw.table[group][code];
+    return found ? `${found.zh} ${code}` : code ?? "";
+  },
+  coded(field, group = field) {  // a column: the record's field, labelled
+    return (x) => ccw.label(group, x[field]);
+  },
+  choices(select, group, codes, selected) {  // append a labelled option per code
+    select.append(...codes.map((c) => new Option(ccw.label(group, c), c, c === selected, c === selected)));
   },
   today() {  // the local date, YYYY-MM-DD
     return new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
