@@ -6,14 +6,11 @@
 const mapTrack = {
   ZONE: "Asia/Shanghai",
 
-  local(iso) {
-    return new Date(iso).toLocaleString("zh-CN", { timeZone: mapTrack.ZONE, hour12: false });
-  },
   toInput(date) {  // a datetime-local value, in Beijing time
     return date.toLocaleString("sv-SE", { timeZone: mapTrack.ZONE }).slice(0, 16).replace(" ", "T");
   },
   fromInput(value) {  // a datetime-local value read as Beijing time
-    return `${value}:00+08:00`;
+    return ccw.atLocal(value);
   },
 
   create(map) {
@@ -42,7 +39,7 @@ const mapTrack = {
       form.dataset.lat = String(f.lat);
       form.dataset.lon = String(f.lon);
       marker.setLatLng([f.lat, f.lon]);
-      readout.textContent = `${mapTrack.local(f.at)} · ${i + 1}/${fixes.length} · ±${Math.round(f.accuracy_m)} m · ${f.source}`;
+      readout.textContent = `${ccw.local(f.at)} · ${i + 1}/${fixes.length} · ±${Math.round(f.accuracy_m)} m · ${f.source}`;
     }
 
     const marker = L.circleMarker([0, 0], { radius: 8, className: "track-marker", interactive: false });

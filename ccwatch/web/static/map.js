@@ -33,8 +33,8 @@ function subjectMarker(map, labels, track, f) {
   L.circle(at, { radius: p.accuracy_m, className: "accuracy", interactive: false }).addTo(map);
   const dot = L.circleMarker(at, { radius: 6, className: `subject ${p.state}` }).addTo(map);
   dot.getElement().dataset.subject = p.subject_id;
-  dot.bindTooltip(tip([`${p.subject_id} · ${STATES[p.state]}`, mapTrack.local(p.at),
-    ...(p.alerts.length ? [`告警 alerts: ${p.alerts.join(", ")}`] : [])]));
+  dot.bindTooltip(tip([`${p.subject_id} · ${STATES[p.state]}`, ccw.local(p.at),
+    ...(p.alerts.length ? [`告警 alerts: ${p.alerts.map((a) => ccw.label("alert_type", a)).join(", ")}`] : [])]));
   dot.on("click", () => track.choose(p.subject_id, p.at));
   const rank = { escalated: 10, alert: 11, normal: 12 }[p.state];
   const label = labels.add(at, [[p.subject_id, "id"]], `subject-label ${p.state}`, rank, { marker: 6 });
@@ -43,7 +43,7 @@ function subjectMarker(map, labels, track, f) {
 
 function leaveLayer(map, labels, f, from) {
   const p = f.properties;
-  const when = `${mapTrack.local(p.starts_at)} – ${mapTrack.local(p.ends_at)}`;
+  const when = `${ccw.local(p.starts_at)} – ${ccw.local(p.ends_at)}`;
   const item = document.createElement("li");
   item.textContent = `${p.subject_id} → ${p.destination} (${when})${f.geometry ? "" : " · 未能定位 not placed"}`;
   document.getElementById("leave-list").append(item);
@@ -60,7 +60,7 @@ async function draw() {
   L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
   const labels = mapLabels.create(map);
   const track = mapTrack.create(map);
-  const r = await fetch("/api/geo");
+  const [r] = await Promise.all([fetch("/api/geo"), ccw.labels()]);
   if (r.status === 401) { location.href = "/login"; return; }
   const features = (await r.json()).features;
   const of = (kind) => features.filter((f) => f.properties.kind === kind);
