@@ -248,6 +248,13 @@ def report(
         "csv,html,pdf"
     ),
     out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("var/reports"),
+    csv_bom: Annotated[
+        bool,
+        typer.Option(
+            help="Start the CSV files with a UTF-8 byte-order mark, for Excel on a Chinese "
+            "Windows; --no-csv-bom for tools that do not expect one."
+        ),
+    ] = True,
 ) -> None:
     """Write the monthly points report (CSV for machines, HTML and PDF to print and post)."""
     from reports.files import write_report
@@ -260,6 +267,7 @@ def report(
         formats.split(","),
         out,
         console,
+        csv_bom=csv_bom,
     ):
         console.print(f"wrote {path}")
 

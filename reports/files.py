@@ -23,6 +23,7 @@ from reports.report import (
     ENTRY_COLUMNS,
     SUBJECT_COLUMNS,
     build_report,
+    csv_encoding,
     iter_subjects,
     write_csv,
 )
@@ -42,8 +43,10 @@ def write_report(
     out: Path,
     console: Console | None = None,
     workers: int | None = None,
+    csv_bom: bool = True,
 ) -> list[Path]:
-    """Build the report for a month (and office or zone) and write the chosen formats."""
+    """Build the report for a month (and office or zone) and write the chosen formats;
+    the CSV files start with a UTF-8 byte-order mark unless ``csv_bom`` is false."""
     out.mkdir(parents=True, exist_ok=True)
     scope = office or zone or "all"
     stem = f"points-{month}-{scope}"
@@ -61,6 +64,7 @@ def write_report(
                 stem,
                 workers or os.cpu_count() or 1,
                 lambda n: bar.advance(task, n),
+                bom=csv_bom,
             )
         if not {"html", "pdf"} & set(formats):
             return paths
@@ -91,6 +95,7 @@ def write_csv_parallel(
     workers: int,
     progress: ProgressFn | None = None,
     min_parallel: int = PARALLEL_FROM,
+    bom: bool = True,
 ) -> list[Path]:
     """Both CSV files, written by up to ``workers`` processes over slices of subject ids."""
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +105,7 @@ def write_csv_parallel(
     engine.dispose()
     if workers <= 1 or len(ids) < min_parallel:
         subjects = iter_subjects(make_engine(database_url), month, office, zone, progress)
-        return write_csv(month, subjects, out, stem)
+        return write_csv(month, subjects, out, stem, bom)
     step = -(-len(ids) // workers)
     bounds = [ids[i] for i in range(0, len(ids), step)]
     slices = [(lo, bounds[n + 1] if n + 1 < len(bounds) else None) for n, lo in enumerate(bounds)]
@@ -118,7 +123,7 @@ def write_csv_parallel(
     for suffix, columns, index in (("subjects", SUBJECT_COLUMNS, 0), ("entries", ENTRY_COLUMNS, 1)):
         path = out / f"{stem}-{suffix}.csv"
         with path.open("wb") as joined:
-            joined.write((",".join(columns) + "\n").encode())
+            joined.write((",".join(columns) + "\n").encode(csv_encoding(bom)))
             for part in parts:
                 with part[index].open("rb") as f:
                     f.readline()  # each part has its own header
