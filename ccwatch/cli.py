@@ -258,18 +258,26 @@ def report(
 ) -> None:
     """Write the monthly points report (CSV for machines, HTML and PDF to print and post)."""
     from reports.files import write_report
+    from reports.pdf_font import MissingFontError
 
-    for path in write_report(
-        Settings().database_url,
-        month,
-        office or None,
-        zone or None,
-        formats.split(","),
-        out,
-        console,
-        csv_bom=csv_bom,
-    ):
-        console.print(f"wrote {path}")
+    s = Settings()
+    try:
+        paths = write_report(
+            s.database_url,
+            month,
+            office or None,
+            zone or None,
+            formats.split(","),
+            out,
+            console,
+            csv_bom=csv_bom,
+            font=s.report_font,
+        )
+    except MissingFontError as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command()

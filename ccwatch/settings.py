@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         None, description="Touched once the worker has joined its group (health checks)."
     )
     log_level: str = Field("info", description="Worker log level.")
+    report_font: Path | None = Field(
+        None,
+        description="The CJK font the PDF report embeds (a Noto Sans CJK .ttc or .otf); "
+        "empty: found in the system's font folders (Debian's fonts-noto-cjk).",
+    )
 
     def shown(self) -> dict[str, object]:
         """The values to print or log: the database URL without its password (``ccwatch

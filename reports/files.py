@@ -14,11 +14,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from sqlalchemy import select
 
 from models.db import make_engine
 from models.reference import Subject
+from reports.pdf_font import find_font
 from reports.report import (
     ENTRY_COLUMNS,
     SUBJECT_COLUMNS,
@@ -44,9 +46,13 @@ def write_report(
     console: Console | None = None,
     workers: int | None = None,
     csv_bom: bool = True,
+    font: Path | None = None,
 ) -> list[Path]:
     """Build the report for a month (and office or zone) and write the chosen formats;
-    the CSV files start with a UTF-8 byte-order mark unless ``csv_bom`` is false."""
+    the CSV files start with a UTF-8 byte-order mark unless ``csv_bom`` is false. The PDF
+    embeds ``font`` (default: Noto Sans CJK found on the system; MissingFontError if none)."""
+    if "pdf" in formats:
+        find_font(font)  # no CJK font: say so before writing anything
     out.mkdir(parents=True, exist_ok=True)
     scope = office or zone or "all"
     stem = f"points-{month}-{scope}"
@@ -80,7 +86,12 @@ def write_report(
             from reports.render_pdf import render_pdf
 
             pdf = out / f"{stem}.pdf"
-            render_pdf(report, pdf)
+            lacking = render_pdf(report, pdf, font)
+            if lacking and console is not None:
+                console.print(
+                    f"[yellow]the PDF's font has no glyph for "
+                    f"{escape(' '.join(sorted(lacking)))}: printed as 〓[/]"
+                )
             paths.append(pdf)
     return paths
 
