@@ -58,9 +58,10 @@ def write_report(
     stem = f"points-{month}-{scope}"
     engine = make_engine(database_url)
     paths: list[Path] = []
-    with Progress(console=console, transient=True, disable=console is None) as bar:
+    shown = console is not None and console.is_terminal  # no bar in a pipe or a log
+    with Progress(console=console, transient=True, disable=not shown) as bar:
         if "csv" in formats:  # streamed: flat memory for a whole province
-            task = bar.add_task(f"CSV {month} ({scope})", total=None)
+            task = bar.add_task(escape(f"CSV {month} ({scope})"), total=None)
             paths += write_csv_parallel(
                 database_url,
                 month,
@@ -74,7 +75,7 @@ def write_report(
             )
         if not {"html", "pdf"} & set(formats):
             return paths
-        task = bar.add_task(f"reading {month} ({scope})", total=None)
+        task = bar.add_task(escape(f"reading {month} ({scope})"), total=None)
         report = build_report(engine, month, office, zone, lambda n: bar.advance(task, n))
         if "html" in formats:
             from reports.render_html import render_html
@@ -89,8 +90,9 @@ def write_report(
             lacking = render_pdf(report, pdf, font)
             if lacking and console is not None:
                 console.print(
-                    f"[yellow]the PDF's font has no glyph for "
-                    f"{escape(' '.join(sorted(lacking)))}: printed as 〓[/]"
+                    f"the PDF's font has no glyph for {' '.join(sorted(lacking))}: printed as 〓",
+                    style="yellow",
+                    markup=False,
                 )
             paths.append(pdf)
     return paths
