@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
-from ccwatch.database_ready import DatabaseCheckedGroup
+from ccwatch.database_ready import check_before
 from ccwatch.printing import cli_console
 from ccwatch.processes import uninterrupted
 from ccwatch.register_cli import (
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from ccwatch.demo import History
 
 app = typer.Typer(
-    cls=DatabaseCheckedGroup,
     help="ccwatch: community-correction supervision over Kafka.",
     no_args_is_help=True,
     add_completion=False,
@@ -59,6 +58,7 @@ console = cli_console()
 
 
 def main() -> None:
+    check_before(sys.argv[1:])  # a missing database said plainly, before it is created
     app()
 
 

@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import typer
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from typer.core import TyperGroup
 
 from ccwatch.printing import cli_console
 from ccwatch.settings import Settings
@@ -54,19 +51,14 @@ def require_database(url: str) -> None:
         raise DatabaseNotReady(f"the database {shown} has no ccwatch tables yet: {CREATE}.")
 
 
-class DatabaseCheckedGroup(TyperGroup):
-    """The ``ccwatch`` command group: before a command that reads the database, the
-    database is there and set up, or a message says how to create it (exit 2)."""
-
-    def resolve_command(  # typer's own click types: not importable by a public name
-        self, ctx: Any, args: list[str]
-    ) -> tuple[str | None, Any, list[str]]:
-        name, command, rest = super().resolve_command(ctx, args)
-        asks_help = set(rest) & set(ctx.help_option_names)
-        if name not in NO_CHECK and not asks_help and not ctx.resilient_parsing:
-            try:
-                require_database(Settings().database_url)
-            except DatabaseNotReady as e:
-                cli_console(stderr=True).print(str(e), style="red")
-                raise typer.Exit(2) from None
-        return name, command, rest
+def check_before(argv: list[str]) -> None:
+    """For the command line ``argv`` (without the program): a command that reads the
+    database finds it there and set up, or a message says how to create it (exit 2)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None or command in NO_CHECK or "--help" in argv:
+        return
+    try:
+        require_database(Settings().database_url)
+    except DatabaseNotReady as e:
+        cli_console(stderr=True).print(str(e), style="red")
+        raise SystemExit(2) from None
