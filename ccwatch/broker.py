@@ -45,6 +45,7 @@ class EmbeddedBroker:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C is for its owner, who stops it last
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

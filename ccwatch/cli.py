@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
+from rich.text import Text
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
+from ccwatch.database_ready import check_before
+from ccwatch.printing import cli_console
+from ccwatch.processes import uninterrupted
 from ccwatch.register_cli import (
     leave_app,
     office_app,
@@ -33,7 +36,6 @@ from ccwatch.users_cli import users_app
 from models import labels
 from models.localtime import LOCAL_TZ
 from register.stats import Grouping
-from terminals.simulator import SimEvent
 
 if TYPE_CHECKING:
     from ccwatch.demo import History
@@ -42,6 +44,7 @@ app = typer.Typer(
     help="ccwatch: community-correction supervision over Kafka.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # a traceback never shows settings or passwords
 )
 db_app = typer.Typer(help="Database: migrations and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -52,10 +55,11 @@ app.add_typer(order_app, name="order")
 app.add_typer(positioning_app, name="positioning")
 app.add_typer(office_app, name="office")
 app.add_typer(terminal_app, name="terminal")
-console = Console()
+console = cli_console()
 
 
 def main() -> None:
+    check_before(sys.argv[1:])  # a missing database said plainly, before it is created
     app()
 
 
@@ -65,21 +69,22 @@ def _broker(settings: Settings) -> Iterator[Settings]:
     if settings.kafka_bootstrap:
         yield settings
         return
-    Path("var").mkdir(exist_ok=True)
-    broker = EmbeddedBroker(log_path=Path("var/tansu.log")).start()
-    console.print(f"[cyan]embedded broker (tansu) on {broker.bootstrap}[/]")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker(log_path=settings.data_dir / "tansu.log").start()
+    console.print(f"embedded broker (tansu) on {broker.bootstrap}", style="cyan")
     try:
         # Its topics live in its memory and end with it: tables on disk would outlive them.
         yield settings.model_copy(
             update={"kafka_bootstrap": broker.bootstrap, "table_store": "memory"}
         )
     finally:
-        broker.stop()
+        with uninterrupted():  # last: what read from it has stopped
+            broker.stop()
 
 
 def _require_broker(settings: Settings) -> None:
     if not settings.kafka_bootstrap:
-        console.print("[red]set CCWATCH_KAFKA_BOOTSTRAP (or use `ccwatch run`)[/]")
+        console.print("set CCWATCH_KAFKA_BOOTSTRAP (or use `ccwatch run`)", style="red")
         raise typer.Exit(2)
 
 
@@ -171,11 +176,15 @@ def simulate(
     last = date.fromisoformat(day) if day else _yesterday()
     keys = keyring(make_engine(s.database_url))  # the terminals' and phones' own keys
     if not keys:
-        console.print("[red]no device keys in the database: run `ccwatch db seed` first[/]")
+        console.print("no device keys in the database: run `ccwatch db seed` first", style="red")
         raise typer.Exit(2)
     events = simulate_days(last, days, seed, faults=faults, keys=keys)
     if to_file:
-        n = write_log(to_file, log_records(s.topics, events))
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+            records = bar.track(log_records(s.topics, events), len(events), description="writing")
+            n = write_log(to_file, records)
         console.print(f"wrote {n} events to {to_file}")
         return
     _require_broker(s)
@@ -222,7 +231,7 @@ def decide(
     with Session(make_engine(s.database_url)) as session:
         rec = session.get(RecommendationRow, recommendation)
     if rec is None:
-        console.print(f"[red]no recommendation {recommendation}[/]")
+        console.print(f"no recommendation {recommendation}", style="red")
         raise typer.Exit(1)
     now = datetime.now(UTC)
     decision = Decision(
@@ -248,21 +257,40 @@ def report(
     formats: Annotated[str, typer.Option("--format", help="csv, html, pdf, comma-separated.")] = (
         "csv,html,pdf"
     ),
-    out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("var/reports"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the files (default: reports in the data folder)."),
+    ] = None,
+    csv_bom: Annotated[
+        bool,
+        typer.Option(
+            help="Start the CSV files with a UTF-8 byte-order mark, for Excel on a Chinese "
+            "Windows; --no-csv-bom for tools that do not expect one."
+        ),
+    ] = True,
 ) -> None:
     """Write the monthly points report (CSV for machines, HTML and PDF to print and post)."""
     from reports.files import write_report
+    from reports.pdf_font import MissingFontError
 
-    for path in write_report(
-        Settings().database_url,
-        month,
-        office or None,
-        zone or None,
-        formats.split(","),
-        out,
-        console,
-    ):
-        console.print(f"wrote {path}")
+    s = Settings()
+    try:
+        paths = write_report(
+            s.database_url,
+            month,
+            office or None,
+            zone or None,
+            formats.split(","),
+            out or s.data_dir / "reports",
+            console,
+            csv_bom=csv_bom,
+            font=s.report_font,
+        )
+    except MissingFontError as e:
+        console.print(str(e), style="red", markup=False)
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command()
@@ -295,7 +323,7 @@ def stats(
             today=datetime.now(LOCAL_TZ).date(),
         )
     except ValueError as e:
-        console.print(f"[red]{e}[/]")
+        console.print(f"{e}", style="red")
         raise typer.Exit(2) from None
     result = load(make_engine(Settings().database_url), span, day)
     if as_json:
@@ -333,7 +361,7 @@ def replay(
 
     s = Settings()
     if (from_file is None) == (not from_topics):
-        console.print("[red]give exactly one of --from-file and --from-topics[/]")
+        console.print("give exactly one of --from-file and --from-topics", style="red")
         raise typer.Exit(2)
     migrate(s.database_url)
     engine = make_engine(s.database_url)
@@ -343,7 +371,7 @@ def replay(
     else:
         _require_broker(s)
         records = read_topics(s.kafka_bootstrap, s.topics, s.partitions)
-    with Progress(console=console, transient=True) as bar:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("replaying", total=None)
         result = replay_into(
             engine, s, records, month or [], progress=lambda n: bar.advance(task, n)
@@ -354,7 +382,7 @@ def replay(
         f"transitions, {result.recommendations} recommendations"
     )
     for event_id, why in result.not_applied:  # officers' actions that could not apply
-        console.print(f"[yellow]not applied[/] {event_id}: {why}")
+        console.print(Text.assemble(("not applied", "yellow"), f" {event_id}: {why}"))
 
 
 @app.command()
@@ -384,23 +412,46 @@ def run(
     time sent with the events, and months close on simulated time (the history's), not by
     the worker's timer on the wall clock: the demo behaves as the same events would in
     real time."""
+    from ccwatch.processes import PortTaken, check_ports, stop_on_signals
+
+    base = Settings()
+    try:  # before anything starts: a run from before may still hold them
+        check_ports(
+            base.web_host,
+            {"CCWATCH_WEB_PORT": base.web_port, "CCWATCH_METRICS_PORT": base.metrics_port},
+        )
+    except PortTaken as e:
+        console.print(str(e), style="red")
+        raise typer.Exit(2) from None
+    with stop_on_signals(), contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP
+        _run_system(base, day, seed, speed, history_months, exit_after)
+    console.print("stopped: worker, command center and broker", style="cyan")
+
+
+def _run_system(
+    base: Settings, day: str, seed: int, speed: float, history_months: int, exit_after: float
+) -> None:
+    """``ccwatch run`` once its ports are known to be free; stops all it started however it
+    ends (KeyboardInterrupt for Ctrl-C and the stop signals)."""
     import multiprocessing
 
-    from ccwatch.console import follow, render_alert
+    from kafka import KafkaProducer
+
+    from ccwatch.console import follow, render_alert, render_dead_letter, render_sent
     from ccwatch.demo import TICK, history_before, run_history
     from ccwatch.keys import keyring
+    from ccwatch.processes import stop_all, uninterrupted
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
     from streams.topics import ensure_topics
     from terminals.producer import make_producer, send_events
     from terminals.simulator import simulate_days, with_ticks
 
-    base = Settings()
     migrate(base.database_url)
     engine = make_engine(base.database_url)
     seed_db(engine)
     keys = keyring(engine)  # the simulated terminals sign with them
-    console.print(f"[cyan]database {base.shown()['database_url']} migrated and seeded[/]")
+    console.print(f"database {base.shown()['database_url']} migrated and seeded", style="cyan")
     sim_day = date.fromisoformat(day) if day else _yesterday()
     history = history_before(sim_day, history_months)
     _watch_from(engine, history)
@@ -425,12 +476,14 @@ def run(
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    start_new_session=True,  # stopped by the run, in order, not by Ctrl-C
                 )
-            console.print(f"[cyan]worker pid {proc.pid} starting, log in {log_path}[/]")
+            console.print(f"worker pid {proc.pid} starting, log in {log_path}", style="cyan")
             return proc
 
         proc: subprocess.Popen[bytes] | None = None
         past: multiprocessing.process.BaseProcess | None = None
+        producer: KafkaProducer | None = None
         web_proc = _start_web(s, env)
         stop = threading.Event()
         tail = threading.Thread(
@@ -439,11 +492,12 @@ def run(
                 s.kafka_bootstrap,
                 s.topics,
                 lambda a: render_alert(console, a),
-                lambda reason, detail, key: console.print(
-                    f"[yellow]DEAD-LETTER[/] {reason}: {detail} [dim](key={key!r})[/]"
-                ),
+                lambda reason, detail, key: render_dead_letter(console, reason, detail, key),
             ),
-            kwargs={"stop": stop},
+            kwargs={
+                "stop": stop,
+                "on_error": lambda e: console.print(f"could not show a record: {e!r}", style="red"),
+            },
             daemon=True,
         )
         tail.start()
@@ -451,9 +505,10 @@ def run(
             if history.days:
                 closes = ", ".join(history.months()) or "none"
                 console.print(
-                    f"[cyan]history: {history.first} to {sim_day - timedelta(days=1)} "
+                    f"history: {history.first} to {sim_day - timedelta(days=1)} "
                     f"({history.days} days; closes {closes}), replayed into the database "
-                    "beside the day[/]"
+                    "beside the day",
+                    style="cyan",
                 )
                 spawn = multiprocessing.get_context("spawn")
                 past = spawn.Process(
@@ -464,35 +519,31 @@ def run(
             producer = make_producer(s.kafka_bootstrap)
             proc = start_worker()
             _wait_ready(proc, ready)
-            console.print(f"[cyan]simulating {sim_day}: {len(today)} records at x{speed:g}[/]")
-            send_events(producer, s.topics, today, speed, on_send=_announce)
-            console.print("[cyan]simulated day sent; Ctrl-C to stop[/]")
+            console.print(f"simulating {sim_day}: {len(today)} records at x{speed:g}", style="cyan")
+            send_events(producer, s.topics, today, speed, on_send=lambda e: render_sent(console, e))
+            console.print("simulated day sent; Ctrl-C to stop", style="cyan")
             deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
             while time.monotonic() < deadline:
                 if proc.poll() is not None:  # a supervisor's job: start it again
-                    console.print(f"[yellow]worker exited ({proc.returncode}); restarting[/]")
+                    console.print(f"worker exited ({proc.returncode}); restarting", style="yellow")
                     proc = start_worker()
                 time.sleep(0.2)
             if past is not None and past.is_alive():
-                console.print("[cyan]waiting for the history to be replayed...[/]")
+                console.print("waiting for the history to be replayed...", style="cyan")
                 past.join()
         except KeyboardInterrupt:
             pass
         finally:
-            stop.set()
-            if past is not None and past.is_alive():  # interrupted: a rerun replays it again
-                past.terminate()
-                past.join(5)
-            for child in (web_proc, proc):
-                if child is None:
-                    continue
-                child.terminate()
-                try:
-                    child.wait(15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            tail.join(5)
-            ready.unlink(missing_ok=True)
+            with uninterrupted():  # the worker and the app first, while the broker is up
+                stop.set()
+                if producer is not None:
+                    producer.close(timeout=2)
+                if past is not None and past.is_alive():  # a rerun replays it again
+                    past.terminate()
+                    past.join(5)
+                stop_all([proc, web_proc])
+                tail.join(5)
+                ready.unlink(missing_ok=True)
 
 
 def _watch_from(engine: Engine, history: History) -> None:
@@ -501,12 +552,13 @@ def _watch_from(engine: Engine, history: History) -> None:
     since = watch_from(engine, history)
     if since is None or since <= history.start():
         when = local(since or history.start())
-        console.print(f"[cyan]watching this database from {when:%Y-%m-%d %H:%M}[/]")
+        console.print(f"watching this database from {when:%Y-%m-%d %H:%M}", style="cyan")
         return
     console.print(
-        f"[yellow]this database has been watched since {local(since):%Y-%m-%d %H:%M}: "
+        f"this database has been watched since {local(since):%Y-%m-%d %H:%M}: "
         "no time before that is judged, so the month it began in closes in part. For a "
-        "whole month, start on a fresh database (remove its file).[/]"
+        "whole month, start on a fresh database (remove its file).",
+        style="yellow",
     )
 
 
@@ -541,9 +593,11 @@ def _start_web(s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
             env={**env, "CCWATCH_WEB_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped by the run, in order, not by Ctrl-C
         )
     console.print(
-        f"[cyan]command center: http://{s.web_host}:{port}/  user duty, password {password}[/]"
+        f"command center: http://{s.web_host}:{port}/  user duty, password {password}",
+        style="cyan",
     )
     return proc
 
@@ -553,18 +607,10 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout_s: float = 1
         deadline = time.monotonic() + timeout_s
         while not ready.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                console.print("[red]the worker did not start; see its log[/]")
+                console.print("the worker did not start; see its log", style="red")
                 raise typer.Exit(1)
             time.sleep(0.1)
-    console.print("[cyan]worker ready[/]")
-
-
-def _announce(event: SimEvent) -> None:
-    if event.note:
-        console.print(
-            f"[dim]{local(event.occurred_at):%H:%M} sent {event.kind} of "
-            f"{event.key!r}: {event.note}[/]"
-        )
+    console.print("worker ready", style="cyan")
 
 
 def local(when: datetime) -> datetime:
@@ -585,10 +631,20 @@ def list_alerts(
     query = select(Alert).order_by(Alert.opened_at.desc()).limit(limit)
     if state != "all":
         query = query.where(Alert.state == state)
-    table = Table("opened (local)", "subject", "office", "type", "state", "rule", "reason")
+    table = Table(
+        Column("id (for `ccwatch act`)", no_wrap=True),
+        "opened (local)",
+        "subject",
+        "office",
+        "type",
+        "state",
+        "rule",
+        "reason",
+    )
     with Session(make_engine(Settings().database_url)) as session:
         for a in session.scalars(query):
             table.add_row(
+                a.id,
                 f"{local(a.opened_at):%Y-%m-%d %H:%M}",
                 a.subject_id,
                 a.office_id,
@@ -684,7 +740,7 @@ def act(
     with Session(make_engine(s.database_url)) as session:
         row = session.get(Alert, alert)
     if row is None:
-        console.print(f"[red]no alert {alert}[/]")
+        console.print(f"no alert {alert}", style="red")
         raise typer.Exit(1)
     now = datetime.now(UTC)
     raw = {
@@ -700,7 +756,7 @@ def act(
     }
     checked = decode(msgspec.json.encode(raw), AlertAction)
     if isinstance(checked, Rejection):
-        console.print(f"[red]{checked.detail}[/]")
+        console.print(f"{checked.detail}", style="red")
         raise typer.Exit(2)
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
     producer.send(s.topics.actions, key=row.subject_id.encode(), value=encode(checked))
@@ -730,7 +786,7 @@ def period_add(
     starts = datetime.fromisoformat(start).replace(tzinfo=LOCAL_TZ)
     ends = datetime.fromisoformat(end).replace(tzinfo=LOCAL_TZ)
     if ends <= starts:
-        console.print("[red]the end must come after the start[/]")
+        console.print("the end must come after the start", style="red")
         raise typer.Exit(2)
     period_id = derive_id("period", name, starts.isoformat())
     with Session(make_engine(Settings().database_url)) as session, session.begin():
@@ -770,7 +826,7 @@ def period_end(period_id: str) -> None:
     with Session(make_engine(Settings().database_url)) as session, session.begin():
         period = session.get(SecurityPeriodRow, period_id)
         if period is None:
-            console.print(f"[red]no period {period_id}[/]")
+            console.print(f"no period {period_id}", style="red")
             raise typer.Exit(1)
         period.ends_at = min(period.ends_at, datetime.now(UTC))
     console.print(f"period {period_id} ended")
@@ -802,11 +858,11 @@ def keys_enrol(
                 select(DeviceKeyRow.subject_id).where(DeviceKeyRow.device_id == device)
             ).first()
             if session.get(Terminal, device) is None and known is None:
-                console.print(f"[red]{device} is no terminal: give --subject for a device[/]")
+                console.print(f"{device} is no terminal: give --subject for a device", style="red")
                 raise typer.Exit(2)
             subject = known or ""
         elif session.get(Subject, subject) is None:
-            console.print(f"[red]no subject {subject}[/]")
+            console.print(f"no subject {subject}", style="red")
             raise typer.Exit(2)
         key = enrol(session, device, subject or None)
     console.print(f"key {key.key_id} for {device}" + (f" of {subject}" if subject else ""))
@@ -827,13 +883,13 @@ def keys_retire(
 
     when = datetime.fromisoformat(at) if at else datetime.now(UTC)
     if when.tzinfo is None:
-        console.print("[red]--at needs a UTC offset[/]")
+        console.print("--at needs a UTC offset", style="red")
         raise typer.Exit(2)
     with Session(make_engine(Settings().database_url)) as session, session.begin():
         try:
             key = retire(session, key_id, when)
         except KeyError:
-            console.print(f"[red]no key {key_id}[/]")
+            console.print(f"no key {key_id}", style="red")
             raise typer.Exit(1) from None
     console.print(f"key {key.key_id} retired from {local(when):%Y-%m-%d %H:%M:%S} (local)")
 

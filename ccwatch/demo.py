@@ -144,20 +144,20 @@ def replay_history(
 def run_history(settings: Settings, history: History, seed: int) -> None:
     """:func:`replay_history` in a process of its own beside the live day, saying what the
     closed months hold (``ccwatch run``)."""
-    from rich.console import Console
-
+    from ccwatch.printing import cli_console
     from models.db import make_engine
 
     os.nice(10)  # the live day's worker comes first
-    console, began = Console(), time.monotonic()
+    console, began = cli_console(), time.monotonic()
     try:
         n, figures = replay_history(make_engine(settings.database_url), settings, history, seed)
     except KeyboardInterrupt:
         return
     took = time.monotonic() - began
     console.print(
-        f"[cyan]history {history.first} to {history.day - timedelta(days=1)}: {n} records "
-        f"replayed into the database in {took:.0f} s[/]"
+        f"history {history.first} to {history.day - timedelta(days=1)}: {n} records "
+        f"replayed into the database in {took:.0f} s",
+        style="cyan",
     )
     for month in figures:
-        console.print(f"[cyan]{month.summary()}; `ccwatch report --month {month.month}`[/]")
+        console.print(f"{month.summary()}; `ccwatch report --month {month.month}`", style="cyan")

@@ -8,7 +8,6 @@ the web app; times are local (Asia/Shanghai)."""
 from __future__ import annotations
 
 import getpass
-import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -16,9 +15,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from kafka.errors import KafkaError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from ccwatch.printing import cli_console
 from ccwatch.settings import Settings
 from models.db import make_engine
 from models.labels import label
@@ -40,8 +39,8 @@ leave_app = typer.Typer(
 
 
 def _console() -> Console:
-    """Full tables also when piped (not cut to 80 columns)."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+    """Full tables also when piped (not cut to 80 columns); text printed as written."""
+    return cli_console()
 
 
 T = TypeVar("T")
@@ -56,7 +55,7 @@ def _when(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
     except ValueError:
-        _console().print(f"[red]not a local time YYYY-MM-DDTHH:MM: {escape(text)}[/]")
+        _console().print(f"not a local time YYYY-MM-DDTHH:MM: {text}", style="red")
         raise typer.Exit(2) from None
 
 
@@ -66,10 +65,10 @@ def _change(kind: str, subject_id: str | None, do: Callable[[Settings], T]) -> T
     try:
         done = do(settings)
     except NotFound as missing:
-        _console().print(f"[red]没有该记录 no such record: {escape(str(missing))}[/]")
+        _console().print(f"没有该记录 no such record: {missing}", style="red")
         raise typer.Exit(1) from None
     except Refused as refused:
-        _console().print(f"[red]{escape(refused.zh)} ({escape(refused.en)})[/]")
+        _console().print(f"{refused.zh} ({refused.en})", style="red")
         raise typer.Exit(2) from None
     if settings.kafka_bootstrap:
         try:
@@ -79,7 +78,7 @@ def _change(kind: str, subject_id: str | None, do: Callable[[Settings], T]) -> T
             return done
         except KafkaError:
             pass
-    _console().print("[yellow]workers will read the change at their next refresh (30 s)[/]")
+    _console().print("workers will read the change at their next refresh (30 s)", style="yellow")
     return done
 
 
@@ -92,7 +91,7 @@ def _read(do: Callable[[Any], T]) -> T:
     try:
         return do(make_engine(Settings().database_url))
     except NotFound as missing:
-        _console().print(f"[red]没有该记录 no such record: {escape(str(missing))}[/]")
+        _console().print(f"没有该记录 no such record: {missing}", style="red")
         raise typer.Exit(1) from None
 
 
@@ -101,7 +100,7 @@ def _place(text: str) -> tuple[float, float]:
     try:
         lat, lon = (float(x) for x in text.split(","))
     except ValueError:
-        _console().print(f"[red]a place is LAT,LON: {escape(text)}[/]")
+        _console().print(f"a place is LAT,LON: {text}", style="red")
         raise typer.Exit(2) from None
     return lat, lon
 
@@ -110,12 +109,12 @@ def _row(leave: dict[str, Any]) -> list[str]:
     """A leave as printed: id, subject, status, local window, destination, approver."""
     starts, ends = (local(datetime.fromisoformat(leave[k])) for k in ("starts_at", "ends_at"))
     return [
-        escape(leave["leave_id"]),
-        escape(leave["subject_id"]),
+        leave["leave_id"],
+        leave["subject_id"],
         label("leave_status", leave["status"]),
         f"{starts:%Y-%m-%d %H:%M}",
         f"{ends:%Y-%m-%d %H:%M}",
-        escape(leave["destination"]),
+        leave["destination"],
         label("approver", leave["approver"]),
     ]
 
@@ -165,9 +164,7 @@ def intake(
     )
     done = _change("register.intake", subject_id, lambda s: store.intake(_engine(s), _actor(), new))
     keys = ", ".join(done["keys"]) or "none"
-    _console().print(
-        f"入矫 {escape(subject_id)}: {done['starts_on']} - {done['ends_on']}; keys {keys}"
-    )
+    _console().print(f"入矫 {subject_id}: {done['starts_on']} - {done['ends_on']}; keys {keys}")
 
 
 @subject_app.command("transfer")
@@ -182,7 +179,7 @@ def transfer(
         subject_id,
         lambda s: store.transfer(_engine(s), _actor(), subject_id, office, officer),
     )
-    _console().print(f"执行地变更 {escape(subject_id)} -> {escape(office)}")
+    _console().print(f"执行地变更 {subject_id} -> {office}")
 
 
 @subject_app.command("release")
@@ -200,7 +197,7 @@ def release(
             _engine(s), _actor(), subject_id, date.fromisoformat(on), reason, document
         ),
     )
-    _console().print(f"解矫 {escape(subject_id)}: last day {done['last_day']}")
+    _console().print(f"解矫 {subject_id}: last day {done['last_day']}")
 
 
 @leave_app.command("request")
@@ -305,7 +302,7 @@ def _zone(text: str) -> OrderZone:
         lat, lon, radius = (float(x) for x in where.split(","))
         return OrderZone(name, (lat, lon), radius, None, _hours(hours) if hours else None)
     except ValueError:
-        _console().print(f"[red]a zone is NAME:LAT,LON,RADIUS_M[@FROM-TO]: {escape(text)}[/]")
+        _console().print(f"a zone is NAME:LAT,LON,RADIUS_M[@FROM-TO]: {text}", style="red")
         raise typer.Exit(2) from None
 
 
@@ -347,9 +344,7 @@ def order_issue(
             no_contact=no_contact or (),
         ),
     )
-    _console().print(
-        f"禁止令 {escape(done['order_id'])} {escape(subject_id)} from {done['starts_on']}"
-    )
+    _console().print(f"禁止令 {done['order_id']} {subject_id} from {done['starts_on']}")
 
 
 @order_app.command("lift")
@@ -364,7 +359,7 @@ def order_lift(
         None,
         lambda s: orders.lift_order(_engine(s), _actor(), order_id, date.fromisoformat(on), reason),
     )
-    _console().print(f"解除禁止令 {escape(order_id)} from {on}")
+    _console().print(f"解除禁止令 {order_id} from {on}")
 
 
 @order_app.command("list")
@@ -375,13 +370,13 @@ def order_list(subject_id: str) -> None:
     for o in found:
         curfew = o["curfew"] or {}
         table.add_row(
-            escape(o["order_id"]),
-            escape(o["document"]),
+            o["order_id"],
+            o["document"],
             o["starts_on"],
             o["last_day"] or "",
-            escape(", ".join(z["name"] for z in o["zones"])),
+            ", ".join(z["name"] for z in o["zones"]),
             "-".join(str(h) for h in curfew.get("hours") or ()),
-            escape(", ".join(o["no_contact"])),
+            ", ".join(o["no_contact"]),
         )
     _console().print(table)
 
@@ -410,7 +405,7 @@ def positioning_approve(
             note,
         ),
     )
-    _console().print(f"电子定位 {escape(done['id'])}: {done['starts_on']} - {done['ends_on']}")
+    _console().print(f"电子定位 {done['id']}: {done['starts_on']} - {done['ends_on']}")
 
 
 @positioning_app.command("extend")
@@ -428,7 +423,7 @@ def positioning_extend(
             _engine(s), _actor(), approval_id, approved_by, date.fromisoformat(ends_on), note
         ),
     )
-    _console().print(f"延长 {escape(done['id'])}: {done['starts_on']} - {done['ends_on']}")
+    _console().print(f"延长 {done['id']}: {done['starts_on']} - {done['ends_on']}")
 
 
 @positioning_app.command("revoke")
@@ -439,7 +434,7 @@ def positioning_revoke(approval_id: str) -> None:
         None,
         lambda s: positioning.revoke_positioning(_engine(s), _actor(), approval_id),
     )
-    _console().print(f"撤销 {escape(approval_id)}")
+    _console().print(f"撤销 {approval_id}")
 
 
 @positioning_app.command("expiring")
@@ -454,7 +449,7 @@ def positioning_expiring(
     table = Table("id", "subject", "office", "ends on", "days left")
     for a in found:
         table.add_row(
-            escape(a["id"]), escape(a["subject_id"]), a["office_id"], a["ends_on"],
+            a["id"], a["subject_id"], a["office_id"], a["ends_on"],
             str(a["days_left"]),
         )  # fmt: skip
     _console().print(table)
@@ -486,7 +481,7 @@ def office_add(
     lat, lon = _place(location)
     fields = admin.OfficeFields(office_id, name_zh, name_en, zone, lat, lon)
     done = _change("office.save", None, lambda s: admin.save_office(_engine(s), _actor(), fields))
-    _console().print(f"{'新增 added' if done['created'] else '更新 updated'} {escape(office_id)}")
+    _console().print(f"{'新增 added' if done['created'] else '更新 updated'} {office_id}")
 
 
 @office_app.command("list")
@@ -495,7 +490,7 @@ def office_list() -> None:
     table = Table("id", "名称", "name", "zone", "lat", "lon")
     for o in _read(admin.offices):
         table.add_row(
-            escape(o["office_id"]), escape(o["name_zh"]), escape(o["name_en"]),
+            o["office_id"], o["name_zh"], o["name_en"],
             label("zone", o["zone"]), str(o["lat"]), str(o["lon"]),
         )  # fmt: skip
     _console().print(table)
@@ -512,7 +507,7 @@ def terminal_add(
         None,
         lambda s: admin.add_terminal(_engine(s), _actor(), terminal_id, office, _at(location)),
     )
-    _console().print(f"终端 {escape(terminal_id)} at {escape(office)}: key {done['key_id']}")
+    _console().print(f"终端 {terminal_id} at {office}: key {done['key_id']}")
     _console().print("secret (shown once, give it to the terminal only):")
     print(done["secret"])
 
@@ -527,7 +522,7 @@ def terminal_move(
         None,
         lambda s: admin.move_terminal(_engine(s), _actor(), terminal_id, office, _at(location)),
     )
-    _console().print(f"终端 {escape(terminal_id)} -> {escape(office)}")
+    _console().print(f"终端 {terminal_id} -> {office}")
 
 
 @terminal_app.command("retire")
@@ -545,7 +540,7 @@ def terminal_retire(
             _engine(s), _actor(), terminal_id, _when(at) if at else None
         ),
     )
-    _console().print(f"停用 {escape(terminal_id)} from {_shown(done['retired_at'])}")
+    _console().print(f"停用 {terminal_id} from {_shown(done['retired_at'])}")
 
 
 @terminal_app.command("list")
@@ -554,7 +549,7 @@ def terminal_list(office: Annotated[str | None, typer.Option()] = None) -> None:
     table = Table("id", "office", "lat", "lon", "keys in force", "retired (local)")
     for t in _read(lambda e: admin.terminals(e, office)):
         table.add_row(
-            escape(t["terminal_id"]), escape(t["office_id"]), str(t["lat"]), str(t["lon"]),
+            t["terminal_id"], t["office_id"], str(t["lat"]), str(t["lon"]),
             ", ".join(t["keys"]), _shown(t["retired_at"]),
         )  # fmt: skip
     _console().print(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.limits import MAX_EVENT_AGE_S
@@ -13,6 +13,18 @@ from streams.topics import TopicNames
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """``var`` in the project folder when ccwatch runs from its source (``./dev``), so every
+    command finds the same database from any folder; else ``var`` in the working folder
+    (an installed package, as in the Docker image's /app)."""
+    if (PROJECT / "pyproject.toml").is_file() and (PROJECT / "ccwatch").is_dir():
+        return PROJECT / "var"
+    return Path("var")
 
 
 class Settings(BaseSettings):
@@ -26,8 +38,9 @@ class Settings(BaseSettings):
         "tansu broker on a free loopback port.",
     )
     database_url: str = Field(
-        "sqlite:///var/ccwatch.db",
-        description="SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...).",
+        "",
+        description="SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...). "
+        "Empty: the SQLite file ccwatch.db in the data folder.",
     )
     topic_prefix: str = Field("ccwatch", description="Prefix of every topic name.")
     partitions: int = Field(4, ge=1, description="Partitions of every ccwatch topic.")
@@ -145,7 +158,11 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         9108, ge=0, le=65535, description="Port of a worker's /metrics (0: not served)."
     )
-    data_dir: Path = Field(Path("var"), description="Working files: Faust data, logs.")
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="Working files: Faust data, logs, the default SQLite database, reports. "
+        "Default: var in the project folder (a source checkout), else in the working folder.",
+    )
     table_store: Literal["rocksdb", "memory"] = Field(
         "rocksdb",
         description="Where a worker keeps its tables: rocksdb (on disk under data_dir, so a "
@@ -156,6 +173,17 @@ class Settings(BaseSettings):
         None, description="Touched once the worker has joined its group (health checks)."
     )
     log_level: str = Field("info", description="Worker log level.")
+    report_font: Path | None = Field(
+        None,
+        description="The CJK font the PDF report embeds (a Noto Sans CJK .ttc or .otf); "
+        "empty: found in the system's font folders (Debian's fonts-noto-cjk).",
+    )
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        if not self.database_url:  # frozen: set once, here
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'ccwatch.db'}")
+        return self
 
     def shown(self) -> dict[str, object]:
         """The values to print or log: the database URL without its password (``ccwatch

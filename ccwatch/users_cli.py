@@ -11,17 +11,16 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
+from ccwatch.printing import cli_console
 from ccwatch.settings import Settings
 from models.access import Role
 from register.core import Actor, NotFound, Refused
 
 T = TypeVar("T")
-console = Console()
+console = cli_console()
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
 
 
@@ -40,10 +39,10 @@ def _change(do: Callable[[], T]) -> T:
     try:
         return do()
     except NotFound as e:
-        console.print(f"[red]no user {escape(str(e))}[/]")
+        console.print(f"no user {e}", style="red")
         raise typer.Exit(2) from None
     except Refused as refused:
-        console.print(f"[red]{escape(refused.zh)} ({escape(refused.en)})[/]")
+        console.print(f"{refused.zh} ({refused.en})", style="red")
         raise typer.Exit(2) from None
 
 
@@ -66,7 +65,7 @@ def users_add(
 
     who = Role(role)
     if who == Role.OFFICER and not office:
-        console.print("[red]an officer needs --office[/]")
+        console.print("an officer needs --office", style="red")
         raise typer.Exit(2)
     engine = _engine()
     _change(
@@ -74,7 +73,7 @@ def users_add(
             engine, _actor(), user, name or user, who, office or None, password, must_change
         )
     )
-    console.print(f"user {escape(user)} ({who.value}) created")
+    console.print(f"user {user} ({who.value}) created")
 
 
 @users_app.command("list")
@@ -85,10 +84,10 @@ def users_list() -> None:
     table = Table("user", "name", "role", "office", "active", "must change", "sessions")
     for u in users.users(_engine()):
         table.add_row(
-            escape(u["id"]),
-            escape(u["name"]),
+            u["id"],
+            u["name"],
             u["role"],
-            escape(u["office_id"] or ""),
+            u["office_id"] or "",
             "yes" if u["active"] else "no",
             "yes" if u["must_change_password"] else "",
             str(u["sessions"]),
@@ -103,7 +102,7 @@ def users_deactivate(user: Annotated[str, typer.Argument(help="Login name.")]) -
 
     engine = _engine()
     _change(lambda: users.deactivate(engine, _actor(), user))
-    console.print(f"user {escape(user)} deactivated; their sessions ended")
+    console.print(f"user {user} deactivated; their sessions ended")
 
 
 @users_app.command("reactivate")
@@ -113,7 +112,7 @@ def users_reactivate(user: Annotated[str, typer.Argument(help="Login name.")]) -
 
     engine = _engine()
     _change(lambda: users.reactivate(engine, _actor(), user))
-    console.print(f"user {escape(user)} reactivated")
+    console.print(f"user {user} reactivated")
 
 
 @users_app.command("reset-password")
@@ -136,8 +135,7 @@ def users_reset_password(
     engine = _engine()
     _change(lambda: users.reset_password(engine, _actor(), user, password))
     console.print(
-        f"user {escape(user)}: temporary password set, to change at the next log-in; "
-        "their sessions ended"
+        f"user {user}: temporary password set, to change at the next log-in; their sessions ended"
     )
 
 
@@ -153,7 +151,7 @@ def users_set_access(
     engine = _engine()
     done = _change(lambda: users.set_access(engine, _actor(), user, Role(role), office or None))
     console.print(
-        f"user {escape(user)}: {role}, {escape(office or '-')}"
+        f"user {user}: {role}, {office or '-'}"
         + ("; their sessions ended" if done["changed"] else " (unchanged)")
     )
 
@@ -168,7 +166,7 @@ def users_end_sessions(
     from ccwatch.web import users
 
     if bool(user) == every:
-        console.print("[red]name one user, or give --all[/]")
+        console.print("name one user, or give --all", style="red")
         raise typer.Exit(2)
     engine = _engine()
     if every:
@@ -176,7 +174,7 @@ def users_end_sessions(
         console.print(f"every user: {ended} session(s) ended")
         return
     ended = _change(lambda: users.end_all_sessions(engine, _actor(), user))
-    console.print(f"user {escape(user)}: {ended} session(s) ended")
+    console.print(f"user {user}: {ended} session(s) ended")
 
 
 @users_app.command("unlock")
@@ -186,7 +184,7 @@ def users_unlock(user: Annotated[str, typer.Argument(help="Login name.")]) -> No
 
     engine = _engine()
     done = _change(lambda: users.unlock(engine, _actor(), user))
-    console.print(f"user {escape(user)} " + ("unlocked" if done["unlocked"] else "was not locked"))
+    console.print(f"user {user} " + ("unlocked" if done["unlocked"] else "was not locked"))
 
 
 @users_app.command("locked")
@@ -197,7 +195,7 @@ def users_locked() -> None:
     table = Table("user", "failures", "last attempt", "locked until")
     for row in Throttle(_engine()).locked():
         table.add_row(
-            escape(row["user"]), str(row["failures"]), row["last_attempt_at"], row["locked_until"]
+            row["user"], str(row["failures"]), row["last_attempt_at"], row["locked_until"]
         )
     console.print(table)
 

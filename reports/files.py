@@ -14,15 +14,18 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from sqlalchemy import select
 
 from models.db import make_engine
 from models.reference import Subject
+from reports.pdf_font import find_font
 from reports.report import (
     ENTRY_COLUMNS,
     SUBJECT_COLUMNS,
     build_report,
+    csv_encoding,
     iter_subjects,
     write_csv,
 )
@@ -42,16 +45,23 @@ def write_report(
     out: Path,
     console: Console | None = None,
     workers: int | None = None,
+    csv_bom: bool = True,
+    font: Path | None = None,
 ) -> list[Path]:
-    """Build the report for a month (and office or zone) and write the chosen formats."""
+    """Build the report for a month (and office or zone) and write the chosen formats;
+    the CSV files start with a UTF-8 byte-order mark unless ``csv_bom`` is false. The PDF
+    embeds ``font`` (default: Noto Sans CJK found on the system; MissingFontError if none)."""
+    if "pdf" in formats:
+        find_font(font)  # no CJK font: say so before writing anything
     out.mkdir(parents=True, exist_ok=True)
     scope = office or zone or "all"
     stem = f"points-{month}-{scope}"
     engine = make_engine(database_url)
     paths: list[Path] = []
-    with Progress(console=console, transient=True, disable=console is None) as bar:
+    shown = console is not None and console.is_terminal  # no bar in a pipe or a log
+    with Progress(console=console, transient=True, disable=not shown) as bar:
         if "csv" in formats:  # streamed: flat memory for a whole province
-            task = bar.add_task(f"CSV {month} ({scope})", total=None)
+            task = bar.add_task(escape(f"CSV {month} ({scope})"), total=None)
             paths += write_csv_parallel(
                 database_url,
                 month,
@@ -61,10 +71,11 @@ def write_report(
                 stem,
                 workers or os.cpu_count() or 1,
                 lambda n: bar.advance(task, n),
+                bom=csv_bom,
             )
         if not {"html", "pdf"} & set(formats):
             return paths
-        task = bar.add_task(f"reading {month} ({scope})", total=None)
+        task = bar.add_task(escape(f"reading {month} ({scope})"), total=None)
         report = build_report(engine, month, office, zone, lambda n: bar.advance(task, n))
         if "html" in formats:
             from reports.render_html import render_html
@@ -76,7 +87,13 @@ def write_report(
             from reports.render_pdf import render_pdf
 
             pdf = out / f"{stem}.pdf"
-            render_pdf(report, pdf)
+            lacking = render_pdf(report, pdf, font)
+            if lacking and console is not None:
+                console.print(
+                    f"the PDF's font has no glyph for {' '.join(sorted(lacking))}: printed as 〓",
+                    style="yellow",
+                    markup=False,
+                )
             paths.append(pdf)
     return paths
 
@@ -91,6 +108,7 @@ def write_csv_parallel(
     workers: int,
     progress: ProgressFn | None = None,
     min_parallel: int = PARALLEL_FROM,
+    bom: bool = True,
 ) -> list[Path]:
     """Both CSV files, written by up to ``workers`` processes over slices of subject ids."""
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +118,7 @@ def write_csv_parallel(
     engine.dispose()
     if workers <= 1 or len(ids) < min_parallel:
         subjects = iter_subjects(make_engine(database_url), month, office, zone, progress)
-        return write_csv(month, subjects, out, stem)
+        return write_csv(month, subjects, out, stem, bom)
     step = -(-len(ids) // workers)
     bounds = [ids[i] for i in range(0, len(ids), step)]
     slices = [(lo, bounds[n + 1] if n + 1 < len(bounds) else None) for n, lo in enumerate(bounds)]
@@ -118,7 +136,7 @@ def write_csv_parallel(
     for suffix, columns, index in (("subjects", SUBJECT_COLUMNS, 0), ("entries", ENTRY_COLUMNS, 1)):
         path = out / f"{stem}-{suffix}.csv"
         with path.open("wb") as joined:
-            joined.write((",".join(columns) + "\n").encode())
+            joined.write((",".join(columns) + "\n").encode(csv_encoding(bom)))
             for part in parts:
                 with part[index].open("rb") as f:
                     f.readline()  # each part has its own header

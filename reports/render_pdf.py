@@ -1,15 +1,20 @@
 """The monthly report as a printable A4 PDF (reportlab platypus), byte-identical per report.
 
-Chinese is set in reportlab's built-in CID font STSong-Light (not embedded: PDF readers
-supply it from their Asian font packs); runs of ASCII are set in Helvetica. The document
-is made in reportlab's invariant mode (fixed dates and document id) with fixed metadata.
+Every character is set in Noto Sans CJK SC, embedded as a subset of the characters the
+report uses (``reports.pdf_font``): the PDF shows the same on any reader, with or without
+Asian font packs. The story is made twice: once to learn its characters, then with the
+subset font. A character the font lacks prints as 〓, and ``render_pdf`` returns those. The
+document is made in reportlab's invariant mode (fixed dates and document id) with fixed
+metadata.
 """
 
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +24,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -34,6 +37,7 @@ from reportlab.platypus import (
 
 from register.stats import COLUMNS
 from reports.charts import SIZE, distribution_png, trend_png
+from reports.pdf_font import Face, find_font
 from reports.render_html import (
     KINDS_NOTE,
     TITLE_EN,
@@ -56,28 +60,62 @@ from reports.render_html import (
 )
 from reports.report import MonthlyReport, SubjectReport, generated_note
 
-CJK = "STSong-Light"
-LATIN = "Helvetica"
+PROBE = "Helvetica"  # the font of the first pass, which only collects the characters
+ASCII = "".join(map(chr, range(0x20, 0x7F)))  # always in the subset: numbers anywhere
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
 GRID = colors.HexColor("#999999")
 HEAD = colors.HexColor("#eef1f5")
 EN = "#444444"
 FOOT = 7.5
-ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
 
 
-@cache
+@dataclass
+class _Typeset:
+    """One pass over the story: its font, and the characters set so far."""
+
+    face: Face
+    font: str
+    used: set[str] = field(default_factory=set)
+    lacking: set[str] = field(default_factory=set)
+
+
+_PASS: ContextVar[_Typeset] = ContextVar("pdf_typeset")
+
+
+@contextmanager
+def _typeset(face: Face, font: str) -> Iterator[_Typeset]:
+    typeset = _Typeset(face, font)
+    token = _PASS.set(typeset)
+    try:
+        yield typeset
+    finally:
+        _PASS.reset(token)
+
+
 def _font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK))
-    return CJK
+    return _PASS.get().font
+
+
+def _fit(text: str) -> str:
+    """The text as the font can set it (〓 for what it lacks), its characters recorded."""
+    typeset = _PASS.get()
+    fitted = typeset.face.fit(text)
+    if fitted != text:
+        typeset.lacking.update(c for c, f in zip(text, fitted, strict=True) if c != f)
+    typeset.used.update(fitted)
+    return fitted
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return _styles_in(_font())
 
 
 @cache
-def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName=_font(), fontSize=9, leading=12, wordWrap="CJK")
+def _styles_in(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
     cell = ParagraphStyle("cell", parent=base, fontSize=8, leading=10)
-    latin = ParagraphStyle("latin", parent=cell, fontName=LATIN, wordWrap=None)
+    latin = ParagraphStyle("latin", parent=cell, wordWrap=None)
     return {
         "body": base,
         "title": ParagraphStyle("title", parent=base, fontSize=16, leading=21, spaceAfter=4),
@@ -97,28 +135,22 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _runs(text: str) -> list[tuple[str, str]]:
-    """The text cut into (font, run): ASCII in Helvetica, the rest in the CJK font, whose
-    Latin glyphs are narrow and often replaced by wider ones in readers without it."""
-    return [(LATIN if run.isascii() else _font(), run) for run in ASCII_RUNS.findall(text)]
-
-
 def _markup(text: str) -> str:
-    """Escaped paragraph markup for plain text, each run in its font."""
-    return "".join(f'<font name="{font}">{escape(run)}</font>' for font, run in _runs(text))
+    """Escaped paragraph markup for plain text."""
+    return escape(_fit(text))
 
 
 def _p(text: str, style: str = "cell") -> Paragraph:
     """A paragraph of plain text (escaped here)."""
     if style == "cell" and text.isascii():  # Latin line breaking: much faster than CJK's
-        return Paragraph(escape(text), _styles()["latin"])
+        return Paragraph(_markup(text), _styles()["latin"])
     return Paragraph(_markup(text), _styles()[style])
 
 
 def _grey(text: str) -> Paragraph:
     """A small grey line, wrapped the fast way when ASCII."""
     if text.isascii():
-        return Paragraph(escape(text), _styles()["en"])
+        return Paragraph(_markup(text), _styles()["en"])
     return Paragraph(f'<font color="{EN}" size="7">{_markup(text)}</font>', _styles()["cell"])
 
 
@@ -134,12 +166,13 @@ def _heading(zh: str, en: str, style: str = "h2") -> Paragraph:
 def _table(
     rows: Sequence[Sequence[Any]], widths: Sequence[float], numeric: Sequence[int] = ()
 ) -> Table:
-    table = Table(list(rows), colWidths=[w * mm for w in widths], repeatRows=1)
+    cells = [[_fit(c) if isinstance(c, str) else c for c in row] for row in rows]
+    table = Table(cells, colWidths=[w * mm for w in widths], repeatRows=1)
     commands: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.5, GRID),
         ("BACKGROUND", (0, 0), (-1, 0), HEAD),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONT", (0, 0), (-1, -1), LATIN, 8),
+        ("FONT", (0, 0), (-1, -1), _font(), 8),
         ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
         ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -183,9 +216,14 @@ def _register(report: MonthlyReport) -> list[Flowable]:
     return flowables
 
 
-def _chart(zh: str, en: str, png: bytes) -> Flowable:
+def _chart(
+    zh: str, en: str, draw: Callable[[MonthlyReport], bytes], report: MonthlyReport
+) -> Flowable:
+    """A chart under its heading (drawn only when typesetting: no text of ours in it)."""
+    if _font() == PROBE:
+        return _heading(zh, en)
     width = 0.9 * WIDTH
-    image = Image(io.BytesIO(png), width=width, height=width * SIZE[1] / SIZE[0])
+    image = Image(io.BytesIO(draw(report)), width=width, height=width * SIZE[1] / SIZE[0])
     return KeepTogether([_heading(zh, en), image])
 
 
@@ -231,7 +269,7 @@ def _entries(s: SubjectReport) -> Flowable:
                 *_two(e.reason_zh, e.reason_en),
                 *([_grey(note)] if (note := reversal_note(e)) else []),
             ],
-            Paragraph("<br/>".join(escape(x) for x in e.evidence), _styles()["evidence"]),
+            Paragraph("<br/>".join(map(_markup, e.evidence)), _styles()["evidence"]),
         ]
         for e in s.entries
     ]
@@ -274,41 +312,40 @@ def _story(report: MonthlyReport) -> list[Flowable]:
         *_register(report),
         *_summary(report, zone=False),
         *_summary(report, zone=True),
-        _chart("得分分布", "Score distribution", distribution_png(report)),
-        _chart("平均分趋势", "Average score trend", trend_png(report)),
+        _chart("得分分布", "Score distribution", distribution_png, report),
+        _chart("平均分趋势", "Average score trend", trend_png, report),
         *[_subject(report, s) for s in report.subjects],
     ]
 
 
-def _width(text: str, size: float = FOOT) -> float:
-    return sum(float(pdfmetrics.stringWidth(run, font, size)) for font, run in _runs(text))
-
-
-def _line(canvas: Canvas, x: float, text: str, size: float = FOOT) -> None:
-    """One line of mixed text at the foot of the page."""
-    for font, run in _runs(text):
-        canvas.setFont(font, size)
-        canvas.drawString(x, 9 * mm, run)
-        x += pdfmetrics.stringWidth(run, font, size)
-
-
-def _footer(note: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+def _footer(note: str, font: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
     """Draws the stable note and the page number at the foot of every page."""
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFillColor(colors.HexColor(EN))
-        _line(canvas, MARGIN, note)
-        page = f"第 {doc.page} 页 Page {doc.page}"
-        _line(canvas, A4[0] - MARGIN - _width(page), page)
+        canvas.setFont(font, FOOT)
+        canvas.drawString(MARGIN, 9 * mm, note)
+        canvas.drawRightString(A4[0] - MARGIN, 9 * mm, _page(doc.page))
         canvas.restoreState()
 
     return draw
 
 
-def render_pdf(report: MonthlyReport, path: Path) -> None:
-    """Write the report to `path` as an A4 PDF; the same report gives the same bytes."""
-    note = generated_note(report)
+def _page(n: int) -> str:
+    return f"第 {n} 页 Page {n}"
+
+
+def render_pdf(report: MonthlyReport, path: Path, font: Path | None = None) -> frozenset[str]:
+    """Write the report to `path` as an A4 PDF; the same report gives the same bytes.
+    ``font``: a Noto Sans CJK file (default: found in the system's font folders;
+    MissingFontError if none). Returns the characters the font lacks (printed as 〓)."""
+    face = find_font(font)
+    with _typeset(face, PROBE) as probe:  # the first pass: which characters are used
+        _story(report)
+        note = _fit(generated_note(report))
+        _fit(_page(0) + ASCII)
+    name = face.register("".join(probe.used))
     doc = SimpleDocTemplate(
         str(path),
         pagesize=A4,
@@ -318,10 +355,13 @@ def render_pdf(report: MonthlyReport, path: Path) -> None:
         bottomMargin=MARGIN + 5 * mm,
         title=title(report),
         author="ccwatch",
-        subject=note,
+        subject=generated_note(report),
         creator="ccwatch",
         keywords=[],
         invariant=1,
+        initialFontName=name,  # not Helvetica: no font left unembedded
     )
-    footer = _footer(note)
-    doc.build(_story(report), onFirstPage=footer, onLaterPages=footer)
+    with _typeset(face, name):
+        footer = _footer(note, name)
+        doc.build(_story(report), onFirstPage=footer, onLaterPages=footer)
+    return frozenset(probe.lacking)

@@ -390,15 +390,22 @@ def write_csv_streams(
     return n
 
 
+def csv_encoding(bom: bool) -> str:
+    """UTF-8, with a byte-order mark when ``bom``: without one, Excel on a Chinese Windows
+    reads the file as GBK and garbles the Chinese."""
+    return "utf-8-sig" if bom else "utf-8"
+
+
 def write_csv(
-    month: str, subjects: Iterable[SubjectReport], out_dir: Path, stem: str
+    month: str, subjects: Iterable[SubjectReport], out_dir: Path, stem: str, bom: bool = True
 ) -> list[Path]:
     """``<stem>-subjects.csv`` (a row per subject) and ``<stem>-entries.csv`` (a row per
     entry), streamed: the subjects may be an iterator over the whole county."""
     paths = [out_dir / f"{stem}-subjects.csv", out_dir / f"{stem}-entries.csv"]
+    encoding = csv_encoding(bom)
     with (
-        paths[0].open("w", encoding="utf-8", newline="") as subject_file,
-        paths[1].open("w", encoding="utf-8", newline="") as entry_file,
+        paths[0].open("w", encoding=encoding, newline="") as subject_file,
+        paths[1].open("w", encoding=encoding, newline="") as entry_file,
     ):
         write_csv_streams(month, subjects, subject_file, entry_file)
     return paths

@@ -178,3 +178,30 @@ def test_parallel_csv_is_the_same_bytes(engine: Engine, tmp_path: Path, database
         database_url, "2026-11", None, None, tmp_path / "two", "r", 2, min_parallel=1
     )
     assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_csv_files_start_with_a_byte_order_mark_for_excel(
+    engine: Engine, tmp_path: Path, database_url: str
+) -> None:
+    from reports.files import write_csv_parallel
+
+    one = write_csv_parallel(database_url, "2026-11", None, None, tmp_path / "one", "r", 1)
+    two = write_csv_parallel(
+        database_url, "2026-11", None, None, tmp_path / "two", "r", 2, min_parallel=1
+    )
+    for path in one + two:
+        data = path.read_bytes()
+        assert data.startswith(BOM + b"month,") and data.count(BOM) == 1, path
+
+
+def test_csv_files_without_the_byte_order_mark_on_request(
+    engine: Engine, tmp_path: Path, database_url: str
+) -> None:
+    paths = write_report(
+        database_url, "2026-11", None, None, ["csv"], tmp_path, csv_bom=False, workers=1
+    )
+    for path in paths:
+        assert path.read_bytes().startswith(b"month,"), path

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import base64
 import re
-import zlib
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from models.localtime import month_span
 from register.stats import Term, count
 from reports.charts import distribution_png, distribution_svg, trend_png, trend_svg
+from reports.pdf_font import MissingFontError
 from reports.render_html import render_html
 from reports.render_pdf import render_pdf
 from reports.report import EntryLine, GroupSummary, MonthlyReport, RecLine, SubjectReport
 
 RULESET = "shengsi-points@2026.1"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def entry(n: int, day: int, rule: str, delta: int, zh: str, en: str) -> EntryLine:
@@ -152,13 +157,22 @@ def test_charts_cope_with_an_empty_report() -> None:
     assert "无数据 No data" in render_html(empty)
 
 
-def _page_text(pdf: bytes) -> bytes:
-    """The PDF's streams decoded (reportlab writes ASCII85 over Flate): Helvetica text,
-    unlike the CID font's, shows there as plain ASCII strings."""
-    streams = re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL)
-    return b"\n".join(
-        zlib.decompress(base64.a85decode(raw.strip().removesuffix(b"~>"))) for raw in streams
-    )
+def _text(pdf: Path) -> str:
+    """The text of every page as a PDF reader extracts it, each run of space one space."""
+    reader = PdfReader(pdf)
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def _fonts(pdf: Path) -> Iterator[tuple[str, DictionaryObject]]:
+    """Every font the pages use, with its descriptor (a Type 0 font's is its descendant's)."""
+    for page in PdfReader(pdf).pages:
+        fonts = page["/Resources"].get_object()["/Font"].get_object()  # type: ignore[index]
+        assert isinstance(fonts, DictionaryObject)
+        for ref in fonts.values():
+            font = ref.get_object()
+            if font["/Subtype"] == "/Type0":
+                font = font["/DescendantFonts"][0].get_object()
+            yield str(font["/BaseFont"]), font.get("/FontDescriptor", DictionaryObject())
 
 
 def test_pdf_is_deterministic_and_shows_every_subject(tmp_path: Path) -> None:
@@ -168,10 +182,63 @@ def test_pdf_is_deterministic_and_shows_every_subject(tmp_path: Path) -> None:
     data = first.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 10_000
     assert data == second.read_bytes()
-    assert b"STSong-Light" in data
-    text = _page_text(data)
+    text = _text(first)
     for s in REPORT.subjects:
-        assert f"({s.subject_id} ".encode() in text  # the heading: id, then the name
-    assert b"(checkin.missed@1)" in text and b"(-12)" in text
-    assert b"(Register)" in text
-    assert text.count(b"(Revoked)") == 3  # the register by type, office and zone
+        assert f"{s.subject_id} {s.name}" in text  # the heading: id, then the name
+    assert "checkin.missed@1" in text and "-12" in text and "+1" in text
+    assert "Register" in text
+    assert text.count("Revoked") == 3  # the register by type, office and zone
+
+
+def test_pdf_text_reads_back_as_the_report_wrote_it(tmp_path: Path) -> None:
+    pdf = tmp_path / "r.pdf"
+    render_pdf(REPORT, pdf)
+    text = _text(pdf)
+    assert "月度计分考核报告" in text and "月份 Month: 2026-11 · 范围 Scope:" in text
+    for name in ("张三", "李四", "王五", "菜园司法所", "枸杞司法所", "擅自离开舟山<市>"):
+        assert name in text, name
+    assert "本月扣分超过10分，拟予警告" in text and "第 1 页 Page 1" in text
+    assert "ccwatch monthly points report 2026-11 (all)" in text
+    assert "\ufffd" not in text and "〓" not in text  # every character has its glyph
+
+
+def test_pdf_embeds_every_font_it_uses(tmp_path: Path) -> None:
+    pdf = tmp_path / "r.pdf"
+    render_pdf(REPORT, pdf)
+    fonts = list(_fonts(pdf))
+    assert fonts
+    for name, descriptor in fonts:
+        assert "NotoSansCJK" in name, name
+        assert {"/FontFile2", "/FontFile3"} & set(descriptor), f"{name} is not embedded"
+
+
+def test_pdf_page_one_renders_with_chinese(tmp_path: Path) -> None:
+    """Page 1 as a PNG in test-artifacts/ (to look at): ink on the page, not a blank."""
+    pdf = tmp_path / "r.pdf"
+    render_pdf(REPORT, pdf)
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = ARTIFACTS / "report-page-1.png"
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=1.5).to_pil()
+        image.save(png)
+    finally:
+        document.close()
+    greys = image.convert("L").histogram()
+    assert sum(greys[:128]) > 5_000  # dark pixels: text, lines and charts
+
+
+def test_a_character_the_font_lacks_is_marked_not_a_box(tmp_path: Path) -> None:
+    lacking = "\U00017000"  # a Tangut character: no CJK font has it
+    report = replace(
+        REPORT, subjects=(replace(REPORT.subjects[0], name=f"张{lacking}"), *REPORT.subjects[1:])
+    )
+    pdf = tmp_path / "r.pdf"
+    assert render_pdf(report, pdf) == {lacking}
+    assert "SS-0001 张〓" in _text(pdf)
+
+
+def test_no_cjk_font_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MissingFontError, match="fonts-noto-cjk"):
+        render_pdf(REPORT, tmp_path / "r.pdf", font=tmp_path / "no-such-font.ttc")
+    assert not (tmp_path / "r.pdf").exists()

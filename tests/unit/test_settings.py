@@ -29,3 +29,25 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))
 def test_readme_documents_the_setting(name: str) -> None:
     assert f"`CCWATCH_{name.upper()}`" in README
+
+
+def test_default_files_live_in_the_project_whatever_the_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    for name in ("CCWATCH_DATA_DIR", "CCWATCH_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = Settings()
+    assert s.data_dir == root / "var"
+    assert s.database_url == f"sqlite:///{root / 'var' / 'ccwatch.db'}"
+
+
+def test_the_default_database_lives_in_the_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CCWATCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CCWATCH_DATA_DIR", str(tmp_path))
+    assert Settings().database_url == f"sqlite:///{tmp_path / 'ccwatch.db'}"
+    monkeypatch.setenv("CCWATCH_DATABASE_URL", "sqlite:///var/replay.db")  # as given
+    assert Settings().database_url == "sqlite:///var/replay.db"

@@ -1,0 +1,28 @@
+"""The CLI's console: people's and records' text printed as it is, full tables when piped."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+from rich.console import Console
+
+PIPED_WIDTH = 1000  # columns when piped or redirected: no table is cut, no line wrapped
+
+
+def cli_console(file: IO[str] | None = None, stderr: bool = False) -> Console:
+    """A console that never reads rich markup or emoji codes in what it prints (so an
+    officer's note ``see [/x]`` prints as written; colours are given as ``style=``). On a
+    terminal it is as wide as the terminal; piped, wide enough for any table (an explicit
+    ``COLUMNS`` still decides)."""
+    out = file or (sys.stderr if stderr else sys.stdout)
+    piped = not out.isatty() and "COLUMNS" not in os.environ
+    return Console(
+        file=file,
+        stderr=stderr,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        width=PIPED_WIDTH if piped else None,
+    )
