@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.database_ready import check_before
-from ccwatch.printing import cli_console
+from ccwatch.printing import CurrentConsole, cli_console, progress
 from ccwatch.processes import uninterrupted
 from ccwatch.register_cli import (
     leave_app,
@@ -55,7 +55,7 @@ app.add_typer(order_app, name="order")
 app.add_typer(positioning_app, name="positioning")
 app.add_typer(office_app, name="office")
 app.add_typer(terminal_app, name="terminal")
-console = cli_console()
+console = CurrentConsole()
 
 
 def main() -> None:
@@ -180,9 +180,7 @@ def simulate(
         raise typer.Exit(2)
     events = simulate_days(last, days, seed, faults=faults, keys=keys)
     if to_file:
-        from rich.progress import Progress
-
-        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        with progress() as bar:
             records = bar.track(log_records(s.topics, events), len(events), description="writing")
             n = write_log(to_file, records)
         console.print(f"wrote {n} events to {to_file}")
@@ -282,7 +280,7 @@ def report(
             zone or None,
             formats.split(","),
             out or s.data_dir / "reports",
-            console,
+            cli_console(),
             csv_bom=csv_bom,
             font=s.report_font,
         )
@@ -353,7 +351,6 @@ def replay(
 ) -> None:
     """Rebuild the ledger and alerts from past events into CCWATCH_DATABASE_URL (a fresh
     database: it is migrated and seeded first)."""
-    from rich.progress import Progress
 
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
@@ -371,7 +368,7 @@ def replay(
     else:
         _require_broker(s)
         records = read_topics(s.kafka_bootstrap, s.topics, s.partitions)
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+    with progress() as bar:
         task = bar.add_task("replaying", total=None)
         result = replay_into(
             engine, s, records, month or [], progress=lambda n: bar.advance(task, n)
@@ -491,8 +488,8 @@ def _run_system(
             args=(
                 s.kafka_bootstrap,
                 s.topics,
-                lambda a: render_alert(console, a),
-                lambda reason, detail, key: render_dead_letter(console, reason, detail, key),
+                lambda a: render_alert(cli_console(), a),
+                lambda reason, detail, key: render_dead_letter(cli_console(), reason, detail, key),
             ),
             kwargs={
                 "stop": stop,
@@ -520,7 +517,9 @@ def _run_system(
             proc = start_worker()
             _wait_ready(proc, ready)
             console.print(f"simulating {sim_day}: {len(today)} records at x{speed:g}", style="cyan")
-            send_events(producer, s.topics, today, speed, on_send=lambda e: render_sent(console, e))
+            send_events(
+                producer, s.topics, today, speed, on_send=lambda e: render_sent(cli_console(), e)
+            )
             console.print("simulated day sent; Ctrl-C to stop", style="cyan")
             deadline = time.monotonic() + exit_after if exit_after > 0 else float("inf")
             while time.monotonic() < deadline:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
+from rich.progress import Progress
 
 PIPED_WIDTH = 1000  # columns when piped or redirected: no table is cut, no line wrapped
 
@@ -26,3 +27,17 @@ def cli_console(file: IO[str] | None = None, stderr: bool = False) -> Console:
         highlight=False,
         width=PIPED_WIDTH if piped else None,
     )
+
+
+class CurrentConsole:
+    """:func:`cli_console` as of each use (the output and ``COLUMNS`` then, not at import),
+    for a module's ``console``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(cli_console(), name)
+
+
+def progress() -> Progress:
+    """A transient progress bar on the current console, shown only on a terminal."""
+    out = cli_console()
+    return Progress(console=out, transient=True, disable=not out.is_terminal)
