@@ -19,6 +19,7 @@ from rich.text import Text
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ccwatch import printing
 from ccwatch.broker import EmbeddedBroker
 from ccwatch.database_ready import check_before
 from ccwatch.printing import CurrentConsole, cli_console, progress
@@ -630,15 +631,8 @@ def list_alerts(
     query = select(Alert).order_by(Alert.opened_at.desc()).limit(limit)
     if state != "all":
         query = query.where(Alert.state == state)
-    table = Table(
-        Column("id (for `ccwatch act`)", no_wrap=True),
-        "opened (local)",
-        "subject",
-        "office",
-        "type",
-        "state",
-        "rule",
-        "reason",
+    table = printing.table(
+        "alert_id", "opened", "subject", "office", "type", "state", "rule", "reason", alert_id=True
     )
     with Session(make_engine(Settings().database_url)) as session:
         for a in session.scalars(query):
@@ -670,7 +664,7 @@ def list_points(
         query = query.where(P.subject_id == subject)
     if month:
         query = query.where(P.local_month == month)
-    table = Table("when (local)", "subject", "rule", "delta", "ruleset", "reason", "evidence")
+    table = printing.table("when", "subject", "rule", "delta", "ruleset", "reason", "evidence")
     with Session(make_engine(Settings().database_url)) as session:
         for e in session.scalars(query):
             table.add_row(
@@ -700,7 +694,7 @@ def list_recommendations(
         query = query.where(R.status == status)
     if month:
         query = query.where(R.month == month)
-    table = Table("id", "month", "subject", "kind", "status", "reason")
+    table = printing.table("id", "month", "subject", "kind", "status", "reason")
     with Session(make_engine(Settings().database_url)) as session:
         for r in session.scalars(query):
             table.add_row(
@@ -803,7 +797,7 @@ def period_list() -> None:
     from models.db import make_engine
     from models.reference import SecurityPeriodRow as P
 
-    table = Table("id", "name", "starts (local)", "ends (local)", "offices")
+    table = printing.table("id", "name", "starts", "ends", "offices")
     with Session(make_engine(Settings().database_url)) as session:
         for p in session.scalars(select(P).order_by(P.starts_at)):
             table.add_row(
@@ -899,7 +893,7 @@ def keys_list(device: Annotated[str, typer.Option(help="Only this device's keys.
     from models.db import make_engine
     from models.reference import DeviceKeyRow as K
 
-    table = Table("key", "device", "subject", "created (local)", "retired from (local)")
+    table = printing.table("key", "device", "subject", "created", "retired_from")
     query = select(K).order_by(K.device_id, K.created_at)
     if device:
         query = query.where(K.device_id == device)
@@ -924,7 +918,7 @@ def zero_reports(day: Annotated[str, typer.Option("--date", help="Local day.")] 
     query = select(Z).order_by(Z.day.desc(), Z.office_id)
     if day:
         query = query.where(Z.day == date.fromisoformat(day))
-    table = Table("day", "office", "period", "alerts opened", "still open", "status")
+    table = printing.table("day", "office", "period", "alerts_opened", "still_open", "status")
     with Session(make_engine(Settings().database_url)) as session:
         for z in session.scalars(query.limit(200)):
             table.add_row(

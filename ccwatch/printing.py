@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Column, Table
+
+from models.labels import heading
+from models.localtime import local
 
 PIPED_WIDTH = 1000  # columns when piped or redirected: no table is cut, no line wrapped
 
@@ -41,3 +46,14 @@ def progress() -> Progress:
     """A transient progress bar on the current console, shown only on a terminal."""
     out = cli_console()
     return Progress(console=out, transient=True, disable=not out.is_terminal)
+
+
+def table(*names: str, **wide: bool) -> Table:
+    """A table whose columns are headed from the shared label table (Chinese over English);
+    ``wide=True`` names columns never wrapped (ids)."""
+    return Table(*(Column(heading(n), no_wrap=wide.get(n, False)) for n in names))
+
+
+def shown(when: str | None) -> str:
+    """An ISO instant in Beijing time, to the minute; nothing for none."""
+    return f"{local(datetime.fromisoformat(when)):%Y-%m-%d %H:%M}" if when else ""

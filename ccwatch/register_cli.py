@@ -15,8 +15,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from kafka.errors import KafkaError
 from rich.console import Console
-from rich.table import Table
 
+from ccwatch import printing
 from ccwatch.printing import cli_console
 from ccwatch.settings import Settings
 from models.db import make_engine
@@ -117,11 +117,6 @@ def _row(leave: dict[str, Any]) -> list[str]:
         leave["destination"],
         label("approver", leave["approver"]),
     ]
-
-
-def _shown(when: str | None) -> str:
-    """An ISO instant in local time, to the minute; nothing for none."""
-    return f"{local(datetime.fromisoformat(when)):%Y-%m-%d %H:%M}" if when else ""
 
 
 def _leave_line(leave: dict[str, Any]) -> str:
@@ -271,9 +266,7 @@ def list_leaves(
             else store.pending_leaves(e, _actor())
         )
     )
-    table = Table(
-        "id", "subject", "status", "from (local)", "to (local)", "destination", "approver"
-    )
+    table = printing.table("id", "subject", "status", "from", "to", "destination", "approver")
     for leave in found:
         table.add_row(*_row(leave))
     _console().print(table)
@@ -366,7 +359,9 @@ def order_lift(
 def order_list(subject_id: str) -> None:
     """A subject's orders, lifted ones too."""
     found = _read(lambda e: orders.orders(e, _actor(), subject_id))
-    table = Table("id", "document", "from", "last day", "zones", "curfew", "no contact")
+    table = printing.table(
+        "id", "document", "from_day", "last_day", "zones", "curfew", "no_contact"
+    )
     for o in found:
         curfew = o["curfew"] or {}
         table.add_row(
@@ -446,7 +441,7 @@ def positioning_expiring(
 
     today = datetime.now(LOCAL_TZ).date()
     found = _read(lambda e: expiring_approvals(e, None, today, within))
-    table = Table("id", "subject", "office", "ends on", "days left")
+    table = printing.table("id", "subject", "office", "ends_on", "days_left")
     for a in found:
         table.add_row(
             a["id"], a["subject_id"], a["office_id"], a["ends_on"],
@@ -487,7 +482,7 @@ def office_add(
 @office_app.command("list")
 def office_list() -> None:
     """Every office."""
-    table = Table("id", "名称", "name", "zone", "lat", "lon")
+    table = printing.table("id", "name_zh", "name_en", "zone", "lat", "lon")
     for o in _read(admin.offices):
         table.add_row(
             o["office_id"], o["name_zh"], o["name_en"],
@@ -540,16 +535,16 @@ def terminal_retire(
             _engine(s), _actor(), terminal_id, _when(at) if at else None
         ),
     )
-    _console().print(f"停用 {terminal_id} from {_shown(done['retired_at'])}")
+    _console().print(f"停用 {terminal_id} from {printing.shown(done['retired_at'])}")
 
 
 @terminal_app.command("list")
 def terminal_list(office: Annotated[str | None, typer.Option()] = None) -> None:
     """Terminals, retired ones too, with their keys in force (never the secrets)."""
-    table = Table("id", "office", "lat", "lon", "keys in force", "retired (local)")
+    table = printing.table("id", "office", "lat", "lon", "keys_in_force", "retired")
     for t in _read(lambda e: admin.terminals(e, office)):
         table.add_row(
             t["terminal_id"], t["office_id"], str(t["lat"]), str(t["lon"]),
-            ", ".join(t["keys"]), _shown(t["retired_at"]),
+            ", ".join(t["keys"]), printing.shown(t["retired_at"]),
         )  # fmt: skip
     _console().print(table)

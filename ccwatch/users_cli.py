@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.table import Table
 from sqlalchemy import Engine
 
+from ccwatch import printing
 from ccwatch.printing import cli_console
 from ccwatch.settings import Settings
 from models.access import Role
+from models.labels import label
 from register.core import Actor, NotFound, Refused
 
 T = TypeVar("T")
@@ -81,15 +82,15 @@ def users_list() -> None:
     """Users: role, office, active, whether they must change their password, open sessions."""
     from ccwatch.web import users
 
-    table = Table("user", "name", "role", "office", "active", "must change", "sessions")
+    table = printing.table("user", "name", "role", "office", "active", "must_change", "sessions")
     for u in users.users(_engine()):
         table.add_row(
             u["id"],
             u["name"],
-            u["role"],
+            label("role", u["role"]),
             u["office_id"] or "",
-            "yes" if u["active"] else "no",
-            "yes" if u["must_change_password"] else "",
+            "是 yes" if u["active"] else "否 no",
+            "是 yes" if u["must_change_password"] else "",
             str(u["sessions"]),
         )
     console.print(table)
@@ -192,10 +193,13 @@ def users_locked() -> None:
     """The accounts locked now after failed log-ins (user names that do not exist too)."""
     from ccwatch.web.throttle import Throttle
 
-    table = Table("user", "failures", "last attempt", "locked until")
+    table = printing.table("user", "failures", "last_attempt", "locked_until")
     for row in Throttle(_engine()).locked():
         table.add_row(
-            row["user"], str(row["failures"]), row["last_attempt_at"], row["locked_until"]
+            row["user"],
+            str(row["failures"]),
+            printing.shown(row["last_attempt_at"]),
+            printing.shown(row["locked_until"]),
         )
     console.print(table)
 

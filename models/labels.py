@@ -245,6 +245,72 @@ TABLE: dict[Group, dict[str, Label]] = {
 }
 
 
+# Column headings of the CLI's tables (times are Beijing time).
+HEADINGS: dict[str, Label] = {
+    "id": L("编号", "id"),
+    "alert_id": L("告警编号", "id (for `ccwatch act`)"),
+    "opened": L("发生时间", "opened (local)"),
+    "when": L("时间", "when (local)"),
+    "subject": L("矫正对象", "subject"),
+    "office": L("司法所", "office"),
+    "type": L("类型", "type"),
+    "state": L("状态", "state"),
+    "status": L("状态", "status"),
+    "rule": L("规则", "rule"),
+    "reason": L("原因", "reason"),
+    "delta": L("分值", "points"),
+    "ruleset": L("规则版本", "ruleset"),
+    "evidence": L("证据", "evidence"),
+    "month": L("月份", "month"),
+    "kind": L("种类", "kind"),
+    "name": L("名称", "name"),
+    "name_zh": L("中文名", "name (zh)"),
+    "name_en": L("英文名", "name (en)"),
+    "starts": L("开始", "starts (local)"),
+    "ends": L("结束", "ends (local)"),
+    "offices": L("司法所", "offices"),
+    "key": L("密钥", "key"),
+    "device": L("设备", "device"),
+    "created": L("创建", "created (local)"),
+    "retired_from": L("停用自", "retired from (local)"),
+    "retired": L("停用", "retired (local)"),
+    "day": L("日期", "day"),
+    "period": L("安保时期", "security period"),
+    "alerts_opened": L("新增告警", "alerts opened"),
+    "still_open": L("未处置", "still open"),
+    "from": L("自", "from (local)"),
+    "to": L("至", "to (local)"),
+    "destination": L("目的地", "destination"),
+    "approver": L("审批", "approver"),
+    "document": L("文书", "document"),
+    "from_day": L("起始日", "from"),
+    "last_day": L("截止日", "last day"),
+    "zones": L("禁止区域", "zones"),
+    "curfew": L("宵禁", "curfew"),
+    "no_contact": L("禁止接触", "no contact"),
+    "ends_on": L("到期日", "ends on"),
+    "days_left": L("剩余天数", "days left"),
+    "zone": L("片区", "zone"),
+    "lat": L("纬度", "lat"),
+    "lon": L("经度", "lon"),
+    "keys_in_force": L("在用密钥", "keys in force"),
+    "user": L("用户", "user"),
+    "role": L("角色", "role"),
+    "active": L("在用", "active"),
+    "must_change": L("须改密码", "must change password"),
+    "sessions": L("登录", "sessions"),
+    "failures": L("失败次数", "failures"),
+    "last_attempt": L("最后尝试", "last attempt (local)"),
+    "locked_until": L("锁定至", "locked until (local)"),
+}
+
+
+def heading(name: str) -> str:
+    """A CLI column's heading: Chinese over English."""
+    found = HEADINGS[name]
+    return f"{found.zh}\n{found.en}"
+
+
 def zh(group: Group, code: str) -> str:
     """The Chinese label, or the code itself when it has none."""
     found = TABLE[group].get(code)

@@ -20,6 +20,13 @@ from tests.postgres import PostgresServer, find_bindir
 ccwatch.keys.secret_for = device_secret
 
 
+@pytest.fixture(autouse=True)
+def piped_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output as a pipe gets it, whatever terminal width the test run inherited
+    (xdist workers are given ``COLUMNS``): full tables (ccwatch/printing.py)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str | None]:
     """The URL of a PostgreSQL server for this session, or None where none can run."""

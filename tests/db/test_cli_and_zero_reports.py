@@ -111,7 +111,7 @@ def test_the_alerts_command_shows_chinese_labels_and_local_times(url: str) -> No
             )
         ]
     )  # fmt: skip
-    shown = CliRunner().invoke(app, ["alerts"], env={"COLUMNS": "250"})  # not cut to 80
+    shown = CliRunner().invoke(app, ["alerts"])
     assert shown.exit_code == 0, shown.output
     assert "越界" in shown.output and "待签收" in shown.output  # out_of_bounds, open
     assert "13:50" in shown.output and "05:50" not in shown.output
