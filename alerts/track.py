@@ -32,7 +32,8 @@ class Track(msgspec.Struct, frozen=True, omit_defaults=True):
     power_off_at: datetime | None = None  # the device said it was switching off
     event_id: str | None = None  # the last plausible fix
     # Read back from a checkpoint (:func:`restored`): the position may be older than the
-    # last fix, and the device may have been heard until ``heard_by``.
+    # last fix (not in a run of suspect fixes), and the device may have been heard until
+    # ``heard_by``.
     from_checkpoint: bool = False
     heard_by: datetime | None = None
 
@@ -47,12 +48,16 @@ def moved_on(was: Track, now: Track) -> bool:
 
 def restored(track: Track) -> Track:
     """A track as read back from its checkpoint: heard perhaps until the end of the
-    last-seen time's slot (records after it were stored), position perhaps stale."""
+    last-seen time's slot (records after it were stored), position perhaps stale, unless
+    it was stored in a run of suspect fixes: then the position is the last plausible fix,
+    exactly (a plausible fix newer than it ends the run, and that is stored; an older one
+    does not move the track)."""
     if track.seen_at is None:
         return track
     end = (_slot(track.seen_at) + 1) * CHECKPOINT.total_seconds()
     heard_by = datetime.fromtimestamp(end, track.seen_at.tzinfo)
-    return msgspec.structs.replace(track, from_checkpoint=True, heard_by=heard_by)
+    stale = track.suspects == 0
+    return msgspec.structs.replace(track, from_checkpoint=stale, heard_by=heard_by)
 
 
 def last_heard(track: Track) -> datetime | None:
