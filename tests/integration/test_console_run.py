@@ -110,7 +110,7 @@ def start(env: dict[str, str], cwd: Path, *options: str) -> Run:
     return run
 
 
-def assert_all_stopped(run: Run, timeout_s: float = 60) -> None:
+def assert_all_stopped(run: Run, timeout_s: float = 120) -> None:
     code = run.proc.wait(timeout_s)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(alive(p) for p in run.children):
