@@ -148,7 +148,7 @@ def observe(
     track, plausible, located = det.track, True, detectors is DETECTORS
     if located and isinstance(item, LocationFix):
         limits, _ = in_force(env.policy, env.periods, t, env.subject.office_id)
-        track, plausible = follow(track, item, limits.max_speed_kmh)
+        track, plausible = follow(track, item, limits)
     elif located and isinstance(item, DeviceEvent):
         track = heard(track, item)
     first = det.first_record

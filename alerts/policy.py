@@ -25,6 +25,9 @@ class Thresholds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     far_accuracy_factor: Annotated[float, msgspec.Meta(ge=0)]
     max_speed_kmh: Annotated[float, msgspec.Meta(gt=0)]
     suspects_to_alert: Annotated[int, msgspec.Meta(ge=1)]
+    # The position detectors read follows the fixes this finely (alerts.track)
+    position_step_m: Metres
+    position_refresh_s: Seconds
     silence_s: Seconds
     phone_off_s: Seconds
     checkin_grace_s: Seconds

@@ -57,9 +57,8 @@ class Separation:
             track, state = ctx.track, Kiosk(person)
             if track.at is None or track.event_id is None or item.occurred_at - track.at > window:
                 return state, book, []
-            if track.from_checkpoint:  # read back after a restart: perhaps not the last fix
-                return state, book, []
-            if _apart(ctx, person, track.lat, track.lon, track.accuracy_m) <= 0:
+            near = track.accuracy_m + ctx.limits.position_step_m  # the phone is this close
+            if _apart(ctx, person, track.lat, track.lon, near) <= 0:
                 return state, book, []
             return self._raise(ctx, state, book, person, track.event_id, track.lat, track.lon)
         if isinstance(item, LocationFix) and ctx.plausible and state.last is not None:

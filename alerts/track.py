@@ -1,13 +1,17 @@
 """A subject's recent movement, shared by the detectors, and implausible movement (轨迹异常).
 
-The track is high-churn (it changes with every fix), so workers keep it in memory and
-store it rarely: with a decision, when the last-seen time enters a new :data:`CHECKPOINT`
-slot, and when the device goes quiet (:mod:`alerts.silence`). A track read back after a
-restart (:func:`restored`) knows it may be stale: the device may have been heard until the
-end of its checkpoint slot, and its position may be older than the last fix. A fix that
-would need a speed above ``max_speed_kmh`` is suspect (GPS drift or spoofing) and counts
-for no other detector; ``suspects_to_alert`` of them in a row raise a low alert (a run of
-them is stored as it grows, so it survives a restart).
+The track's position is the one detectors read: it moves to a plausible fix that is
+farther than ``position_step_m`` from it or newer than it by ``position_refresh_s`` (the
+policy), and stays put otherwise, so a phone lying still does not
+change it with every fix. Workers store the track whenever its position moves, so a
+restart reads back exactly the position the detectors would have read.
+
+The last-seen time changes with every record, so workers store it only when it enters a
+new :data:`CHECKPOINT` slot, and when the device goes quiet (:mod:`alerts.silence`); a
+track read back after a restart (:func:`restored`) knows the device may have been heard
+until the end of that slot. A fix that would need a speed above ``max_speed_kmh`` is
+suspect (GPS drift or spoofing) and counts for no other detector; ``suspects_to_alert`` of
+them in a row raise a low alert (a run of them is stored as it grows).
 """
 
 from __future__ import annotations
@@ -17,24 +21,23 @@ from datetime import datetime, timedelta
 import msgspec
 from geopy.distance import great_circle
 
+from alerts.policy import Thresholds
 from models.events import DeviceEvent, LocationFix
 
 CHECKPOINT = timedelta(hours=1)  # a stored last-seen time is less than this stale
 
 
 class Track(msgspec.Struct, frozen=True, omit_defaults=True):
-    at: datetime | None = None  # event time of the last plausible fix
+    at: datetime | None = None  # event time of the plausible fix that set the position
     lat: float = 0.0
     lon: float = 0.0
     accuracy_m: float = 0.0
     suspects: int = 0  # implausible fixes in a row
     seen_at: datetime | None = None  # latest event time of anything from the device
     power_off_at: datetime | None = None  # the device said it was switching off
-    event_id: str | None = None  # the last plausible fix
-    # Read back from a checkpoint (:func:`restored`): the position may be older than the
-    # last fix (not in a run of suspect fixes), and the device may have been heard until
-    # ``heard_by``.
-    from_checkpoint: bool = False
+    event_id: str | None = None  # the fix that set the position
+    # Read back from a checkpoint (:func:`restored`): the device may have been heard until
+    # then.
     heard_by: datetime | None = None
 
 
@@ -48,16 +51,12 @@ def moved_on(was: Track, now: Track) -> bool:
 
 def restored(track: Track) -> Track:
     """A track as read back from its checkpoint: heard perhaps until the end of the
-    last-seen time's slot (records after it were stored), position perhaps stale, unless
-    it was stored in a run of suspect fixes: then the position is the last plausible fix,
-    exactly (a plausible fix newer than it ends the run, and that is stored; an older one
-    does not move the track)."""
+    last-seen time's slot (records after it were not stored); its position is exact."""
     if track.seen_at is None:
         return track
     end = (_slot(track.seen_at) + 1) * CHECKPOINT.total_seconds()
     heard_by = datetime.fromtimestamp(end, track.seen_at.tzinfo)
-    stale = track.suspects == 0
-    return msgspec.structs.replace(track, from_checkpoint=stale, heard_by=heard_by)
+    return msgspec.structs.replace(track, heard_by=heard_by)
 
 
 def last_heard(track: Track) -> datetime | None:
@@ -78,7 +77,7 @@ def _until(heard_by: datetime | None, seen: datetime) -> datetime | None:
 
 
 def speed_kmh(track: Track, fix: LocationFix) -> float | None:
-    """Speed needed to get from the last plausible fix to this one, allowing for both
+    """Speed needed to get from the track's position to this fix, allowing for both
     accuracy circles; None without a previous fix or when time does not advance."""
     if track.at is None or fix.occurred_at <= track.at:
         return None
@@ -88,13 +87,13 @@ def speed_kmh(track: Track, fix: LocationFix) -> float | None:
     return float(metres / 1000 / hours)
 
 
-def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track, bool]:
+def follow(track: Track, fix: LocationFix, limits: Thresholds) -> tuple[Track, bool]:
     """The track after ``fix``, and whether the fix is plausible (not a jump faster than
     any ferry or car: GPS drift or spoofing)."""
     seen = max(track.seen_at or fix.occurred_at, fix.occurred_at)
     heard_by = _until(track.heard_by, seen)
     speed = speed_kmh(track, fix)
-    if speed is not None and speed > max_speed_kmh:
+    if speed is not None and speed > limits.max_speed_kmh:
         track = msgspec.structs.replace(
             track, suspects=track.suspects + 1, seen_at=seen, heard_by=heard_by
         )
@@ -102,7 +101,7 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
     off = track.power_off_at  # a late fix, older than the power-off, does not cancel it
     if off is None or fix.occurred_at >= off:
         off = None
-    if track.at is not None and fix.occurred_at < track.at:  # late fix: keep the newer one
+    if not _moves(track, fix, limits):  # a late fix, or one close to the position
         track = msgspec.structs.replace(track, seen_at=seen, power_off_at=off, heard_by=heard_by)
         return track, True
     return (
@@ -119,6 +118,20 @@ def follow(track: Track, fix: LocationFix, max_speed_kmh: float) -> tuple[Track,
         ),
         True,
     )
+
+
+def _moves(track: Track, fix: LocationFix, limits: Thresholds) -> bool:
+    """Whether a plausible fix sets the position: none yet, or newer by
+    ``position_refresh_s``, or newer and farther than ``position_step_m`` (an older fix
+    never does)."""
+    if track.at is None:
+        return True
+    if fix.occurred_at <= track.at:
+        return False
+    if fix.occurred_at - track.at >= timedelta(seconds=limits.position_refresh_s):
+        return True
+    metres = great_circle((track.lat, track.lon), (fix.lat, fix.lon)).meters
+    return bool(metres > limits.position_step_m)
 
 
 def heard(track: Track, event: DeviceEvent) -> Track:

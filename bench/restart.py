@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/restart.py [--sizes 10000 50000 100000] [--stores memory rocksdb]
 
-1. State writes (changelog records) per 1,000 fixes over three simulated days (terminals/
-   simulator.py, a fix every 15 minutes per subject): the rule before issue 11 (the
-   last-seen time stored in 15-minute slots) against the current one
+1. State writes (changelog records) per 1,000 fixes and per subject-hour, over three
+   simulated days (terminals/simulator.py, a fix every 15 minutes per subject) and for one
+   phone reporting every minute or every 5 s, still or walking: the rule before issue 11
+   (the last-seen time stored in 15-minute slots) against the current one
    (:meth:`streams.pipeline.Outcome.durable`).
 2. For each table store and changelog size: the changelog is filled (one record per
    producer batch, as the workers write it), a worker starts (it reads the whole changelog),
@@ -38,7 +39,7 @@ from streams.control import partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state
 from streams.topics import ensure_topics
 from terminals.simulator import simulate_days
-from tests.factories import SOME_DAY, keyring, registry
+from tests.factories import SOME_DAY, T0, keyring, registry
 from tests.integration.harness import System
 from tests.integration.test_detection import fix
 from tests.integration.test_recovery import FAR_OUT, transitions
@@ -65,12 +66,37 @@ def old_rule(outcome: Outcome, before: SubjectState) -> bool:
     )
 
 
-def writes_per_fix() -> None:
+def simulated_days() -> list[Any]:
     events = simulate_days(SOME_DAY, 3, faults=False, keys=keyring())
     decoded = [decode(e.value, KIND[e.kind]) for e in events if e.kind in KIND]
-    records = [r for r in decoded if not isinstance(r, Rejection)]
+    return [r for r in decoded if not isinstance(r, Rejection)]
+
+
+def tracker(every: timedelta, hours: int, metres_per_fix: float) -> list[Any]:
+    """One phone in the county reporting every ``every``: lying still (GPS jitter of
+    about 30 m) or moving north ``metres_per_fix`` a fix."""
+    n = int(timedelta(hours=hours) / every)
+    return [
+        LocationFix(
+            event_id=f"trk-{i}",
+            subject_id="SS-0001",
+            device_id="P-SS-0001",
+            occurred_at=T0 + i * every,
+            lat=30.712 + ((i % 3) * 30 + i * metres_per_fix) / 111_320,
+            lon=122.451,
+            accuracy_m=15.0,
+            source="gps",
+        )
+        for i in range(n)
+    ]
+
+
+def count_writes(records: list[Any]) -> tuple[int, int, int, float]:
+    """Fixes, writes under the former rule, writes now, and subject-hours covered."""
     start = records[0].occurred_at
-    ticks = [Tick(event_id=f"t{i}", at=start + i * timedelta(minutes=1)) for i in range(4380)]
+    span = max(r.occurred_at for r in records) - start
+    minutes = int(span / timedelta(minutes=1)) + 1
+    ticks = [Tick(event_id=f"t{i}", at=start + i * timedelta(minutes=1)) for i in range(minutes)]
     subjects = sorted({r.subject_id for r in records})
     old = 0
     original = Outcome.durable
@@ -89,9 +115,25 @@ def writes_per_fix() -> None:
         )
     finally:
         Outcome.durable = original  # type: ignore[method-assign]
-    print(f"{len(records):,} records ({run.fixes:,} fixes) of 3 simulated days:")
-    print(f"  before (15-minute last-seen slots): {1000 * old / run.fixes:6.1f} per 1,000 fixes")
-    print(f"  now (quiet, hourly slots, decisions): {1000 * run.writes / run.fixes:6.1f}")
+    return run.fixes, old, run.writes, len(subjects) * span / timedelta(hours=1)
+
+
+def writes_per_fix() -> None:
+    cases = [
+        ("simulator: 3 days, a fix / 15 min", simulated_days()),
+        ("phone still, a fix / min, 6 h", tracker(timedelta(minutes=1), 6, 0.0)),
+        ("phone still, a fix / 5 s, 1 h", tracker(timedelta(seconds=5), 1, 0.0)),
+        ("phone walking 5 km/h, a fix / min", tracker(timedelta(minutes=1), 6, 83.0)),
+    ]
+    print("State writes (changelog records):")
+    print(f"  {'input':36} {'fixes':>7} {'before /1k':>11} {'now /1k':>8} {'now /subj-h':>11}")
+    for name, records in cases:
+        fixes, old, now, hours = count_writes(records)
+        print(
+            f"  {name:36} {fixes:7,} {1000 * old / fixes:11.1f} {1000 * now / fixes:8.1f}"
+            f" {now / hours:11.2f}"
+        )
+    print("  before: the last-seen time in 15-minute slots; now: Outcome.durable")
 
 
 def fill(bootstrap: str, topic: str, records: int, partitions: int) -> None:

@@ -170,6 +170,8 @@ TABLE: dict[Group, dict[str, Label]] = {
         "far_accuracy_factor": L("远离精度倍数", "far accuracy factor"),
         "max_speed_kmh": L("最高速度(公里/时)", "max speed (km/h)"),
         "suspects_to_alert": L("可疑定位告警数", "suspect fixes to alert"),
+        "position_step_m": L("位置更新距离(米)", "position step (m)"),
+        "position_refresh_s": L("位置刷新间隔(秒)", "position refresh (s)"),
         "silence_s": L("信号丢失(秒)", "silence (s)"),
         "phone_off_s": L("关机(秒)", "phone off (s)"),
         "checkin_grace_s": L("报到宽限(秒)", "check-in grace (s)"),

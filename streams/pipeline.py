@@ -114,10 +114,11 @@ class Outcome:
 
     def durable(self, before: SubjectState) -> bool:
         """Whether the state must be stored: a decision changed (a device gone quiet is
-        one), the device switched off, a run of suspect fixes grew or ended, or the
-        last-seen time entered a new checkpoint slot (so a restored last-seen time is stale
-        by less than :data:`alerts.track.CHECKPOINT`: silence is judged from the end of that
-        slot after a restart). Fixes that change nothing else are not stored."""
+        one), the track's position moved, the device switched off, a run of suspect fixes
+        grew or ended, or the last-seen time entered a new checkpoint slot (so a restored
+        last-seen time is stale by less than :data:`alerts.track.CHECKPOINT`: silence is
+        judged from the end of that slot after a restart). Fixes that change nothing else
+        (a phone lying still) are not stored."""
         new, old = self.state, before
         if new is old:
             return False
@@ -128,7 +129,8 @@ class Outcome:
             return True
         track, was = a.track, b.track
         return (
-            track.power_off_at != was.power_off_at
+            track.at != was.at
+            or track.power_off_at != was.power_off_at
             or track.suspects != was.suspects
             or moved_on(was, track)
         )

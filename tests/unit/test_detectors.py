@@ -399,14 +399,20 @@ def test_state_round_trips_through_the_table_encoding() -> None:
     assert msgspec.msgpack.encode(EMPTY_STATE) == b"\x80"
 
 
-def test_only_decisions_and_checkpoints_are_stored() -> None:
+def test_only_decisions_positions_and_checkpoints_are_stored() -> None:
     s = Scenario()
     first = s.fix(0 * M, SOUTH_IN)
     assert first.durable(EMPTY_STATE)  # first seen: a checkpoint
-    before = s.state()
-    assert not s.fix(1 * M, SOUTH_IN).durable(before)  # just another fix
-    before = s.state()
-    assert not s.fix(45 * M, SOUTH_IN).durable(before)  # still in the checkpoint's hour
+    sec = timedelta(seconds=1)
+    for at, where, stored in (
+        (30 * sec, SOUTH_IN, False),  # just another fix: same place, same hour
+        (59 * sec, SOUTH_IN, False),
+        (60 * sec, SOUTH_IN, True),  # the position is refreshed (every minute)
+        (90 * sec, (30.535, 122.300), True),  # the position moved (556 m)
+        (100 * sec, (30.5355, 122.300), False),  # 56 m
+    ):
+        before = s.state()
+        assert s.fix(at, where).durable(before) == stored, at
     before = s.state()
     assert s.fix(61 * M, SOUTH_IN).durable(before)  # last seen in a new hour: a checkpoint
     before = s.state()

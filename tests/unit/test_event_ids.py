@@ -86,9 +86,10 @@ def test_same_id_other_content_is_a_conflict_and_the_first_stays(pipeline: Pipel
 
 
 def test_a_duplicate_changes_only_the_memory_and_is_not_stored(pipeline: Pipeline) -> None:
-    """Remembering an id alone does not make the state durable: see SubjectState."""
+    """Remembering an id alone does not make the state durable: see SubjectState (the second
+    fix is 30 s after the first, at the same place: the position stays)."""
     first = pipeline.apply_location(EMPTY_STATE, fix(1, M, INSIDE))
-    second = pipeline.apply_location(first.state, fix(2, 2 * M, INSIDE))
+    second = pipeline.apply_location(first.state, fix(2, M + M / 2, INSIDE))
     assert second.state.applied != first.state.applied
     assert not second.durable(first.state)
 
