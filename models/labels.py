@@ -307,6 +307,37 @@ HEADINGS: dict[str, Label] = {
 }
 
 
+# The monthly report's CSV columns (reports/report.py), by column code.
+REPORT_COLUMNS: dict[str, Label] = {
+    "month": L("月份", "month"),
+    "subject_id": L("对象编号", "subject id"),
+    "name": L("姓名", "name"),
+    "office_id": L("司法所", "office"),
+    "zone": L("片区", "zone"),
+    "level": L("管理等级", "level"),
+    "opening": L("月初余额", "opening balance"),
+    "score": L("本月得分", "month score"),
+    "closing": L("月末余额", "closing balance"),
+    "entries": L("计分条数", "entries"),
+    "recommendations": L("奖惩建议", "recommendations"),
+    "occurred_at": L("发生时间", "occurred at (local)"),
+    "rule_id": L("规则", "rule"),
+    "rule_version": L("规则版次", "rule version"),
+    "ruleset": L("规则集", "ruleset"),
+    "delta": L("分值", "points"),
+    "reason_zh": L("原因", "reason"),
+    "reason_en": L("原因英文", "reason (en)"),
+    "evidence": L("证据", "evidence"),
+    "entry_id": L("条目编号", "entry id"),
+    "reverses_entry_id": L("冲正条目", "reverses entry"),
+}
+
+
+def csv_heading(code: str) -> str:
+    """A report CSV column's heading: the Chinese label, then the code a program reads."""
+    return f"{REPORT_COLUMNS[code].zh}({code})"
+
+
 def heading(name: str) -> str:
     """A CLI column's heading: Chinese over English."""
     found = HEADINGS[name]

@@ -26,6 +26,7 @@ from reports.report import (
     SUBJECT_COLUMNS,
     build_report,
     csv_encoding,
+    csv_headings,
     iter_subjects,
     write_csv,
 )
@@ -136,7 +137,7 @@ def write_csv_parallel(
     for suffix, columns, index in (("subjects", SUBJECT_COLUMNS, 0), ("entries", ENTRY_COLUMNS, 1)):
         path = out / f"{stem}-{suffix}.csv"
         with path.open("wb") as joined:
-            joined.write((",".join(columns) + "\n").encode(csv_encoding(bom)))
+            joined.write((",".join(csv_headings(columns)) + "\n").encode(csv_encoding(bom)))
             for part in parts:
                 with part[index].open("rb") as f:
                     f.readline()  # each part has its own header

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TextIO
 import msgspec
 from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, and_, func, select, true
 
-from models.labels import zh_names
+from models.labels import csv_heading, zh_names
 from models.localtime import LOCAL_TZ, add_months, month_span
 from models.records import PointsEntryRow, RecommendationRow
 from models.reference import Level, Office, Subject
@@ -380,14 +380,19 @@ def write_csv_streams(
     """Write both CSVs in one pass (UTF-8, LF, header first); returns the subject count."""
     subject_csv = csv.writer(subject_file, lineterminator="\n")
     entry_csv = csv.writer(entry_file, lineterminator="\n")
-    subject_csv.writerow(SUBJECT_COLUMNS)
-    entry_csv.writerow(ENTRY_COLUMNS)
+    subject_csv.writerow(csv_headings(SUBJECT_COLUMNS))
+    entry_csv.writerow(csv_headings(ENTRY_COLUMNS))
     n = 0
     for s in subjects:
         subject_csv.writerow(subject_row(month, s))
         entry_csv.writerows(entry_row(month, s, e) for e in s.entries)
         n += 1
     return n
+
+
+def csv_headings(columns: list[str]) -> list[str]:
+    """The header row: each column's Chinese label with its code (``月份(month)``)."""
+    return [csv_heading(c) for c in columns]
 
 
 def csv_encoding(bom: bool) -> str:

@@ -110,13 +110,16 @@ def engine(database_url: str) -> Engine:
 def test_csv_content_is_exact(engine: Engine) -> None:
     subjects, entries = csv_text(build_report(engine, "2026-11"))
     assert subjects == (
-        "month,subject_id,name,office_id,zone,level,opening,score,closing,entries,recommendations\n"
+        "月份(month),对象编号(subject_id),姓名(name),司法所(office_id),片区(zone),"
+        "管理等级(level),月初余额(opening),本月得分(score),月末余额(closing),"
+        "计分条数(entries),奖惩建议(recommendations)\n"
         "2026-11,SS-0001,对象001,caiyuan,central,normal,60,62,122,2,commendation:proposed\n"
         "2026-11,SS-0002,对象002,gouqi,east,strict,0,0,0,2,\n"
     )
     assert entries == (
-        "month,subject_id,occurred_at,rule_id,rule_version,ruleset,delta,reason_zh,reason_en,"
-        "evidence,entry_id,reverses_entry_id\n"
+        "月份(month),对象编号(subject_id),发生时间(occurred_at),规则(rule_id),"
+        "规则版次(rule_version),规则集(ruleset),分值(delta),原因(reason_zh),"
+        "原因英文(reason_en),证据(evidence),条目编号(entry_id),冲正条目(reverses_entry_id)\n"
         "2026-11,SS-0001,2026-11-09T10:30:00+08:00,checkin.on_time,1,shengsi-points@2020.1,2,"
         '规则checkin.on_time,"rule checkin.on_time, ""quoted""",ev-2,e-2,\n'
         "2026-11,SS-0001,2026-11-30T23:59:59+08:00,base.monthly,1,shengsi-points@2020.1,60,"
@@ -194,7 +197,7 @@ def test_csv_files_start_with_a_byte_order_mark_for_excel(
     )
     for path in one + two:
         data = path.read_bytes()
-        assert data.startswith(BOM + b"month,") and data.count(BOM) == 1, path
+        assert data.startswith(BOM + "月份(month),".encode()) and data.count(BOM) == 1, path
 
 
 def test_csv_files_without_the_byte_order_mark_on_request(
@@ -204,4 +207,4 @@ def test_csv_files_without_the_byte_order_mark_on_request(
         database_url, "2026-11", None, None, ["csv"], tmp_path, csv_bom=False, workers=1
     )
     for path in paths:
-        assert path.read_bytes().startswith(b"month,"), path
+        assert path.read_bytes().startswith("月份(month),".encode()), path
