@@ -165,6 +165,9 @@ def simulate(
     to_file: Annotated[
         Path | None, typer.Option(help="Write the events to this JSON-lines log instead.")
     ] = None,
+    upload_every_s: Annotated[
+        int, typer.Option(help="Phones upload their fixes in batches this often; 0: singly.")
+    ] = 0,
 ) -> None:
     """Send simulated days of terminal events to the broker (or write them to a file)."""
     from ccwatch.keys import keyring
@@ -180,6 +183,10 @@ def simulate(
         console.print("no device keys in the database: run `ccwatch db seed` first", style="red")
         raise typer.Exit(2)
     events = simulate_days(last, days, seed, faults=faults, keys=keys)
+    if upload_every_s > 0:
+        from terminals.simulator import batched
+
+        events = batched(events, timedelta(seconds=upload_every_s), keys)
     if to_file:
         with progress() as bar:
             records = bar.track(log_records(s.topics, events), len(events), description="writing")

@@ -1,8 +1,9 @@
-"""Wire contract v1: the JSON records terminals send and ccwatch publishes.
+"""Wire contract v1.1: the JSON records terminals send and ccwatch publishes.
 
 The structs are the single source of truth: decoding validates against them and
 ``ccwatch schemas`` exports them as the JSON Schema files under ``docs/schemas``.
 Unknown fields are ignored (vendors may add fields); removing or changing one is a new version.
+v1.1 adds batched location uploads (:class:`LocationBatch`); every v1 record stays valid.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from models import limits
 from models.limits import MAX_RECORD_BYTES
 
 CONTRACT_VERSION = 1
+SINCE = {"location-batch": "1.1"}  # record types added by a later minor version
 
 Text = Annotated[
     str,
@@ -68,12 +70,11 @@ class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
     sig: Signature | None = None
 
 
-class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
-    """One position of a subject's phone or bracelet."""
+class BatchedFix(msgspec.Struct, frozen=True, kw_only=True):
+    """A position as measured: one fix of a batched upload (whose subject and device are
+    the batch's), and the base of a single :class:`LocationFix`."""
 
     event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
-    subject_id: Text
-    device_id: Text
     occurred_at: EventTime
     lat: Latitude
     lon: Longitude
@@ -82,6 +83,34 @@ class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
     ]
     source: Literal["gps", "cell", "wifi"]
     battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
+class LocationBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """Contract v1.1: the fixes a phone or bracelet recorded since its last upload, in the
+    order measured, in one record (on the locations topic, beside single fixes). Each fix
+    is checked on its own: a malformed one is dead-lettered with its index, the others go
+    on. Signed as a whole, over its fields as sent (docs/contract.md)."""
+
+    subject_id: Text
+    device_id: Text
+    fixes: Annotated[
+        list[dict[str, Any]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=limits.MAX_BATCH_FIXES,
+            description="The fixes, in measuring order (see BatchedFix).",
+            extra_json_schema={"items": {"$ref": "#/$defs/BatchedFix"}},
+        ),
+    ]
+    key_id: KeyId | None = None
+    sig: Signature | None = None
+
+
+class LocationFix(BatchedFix, frozen=True, kw_only=True):
+    """One position of a subject's phone or bracelet."""
+
+    subject_id: Text
+    device_id: Text
     key_id: KeyId | None = None
     sig: Signature | None = None
 
@@ -315,6 +344,7 @@ GroupRecord = GroupFix | Mark
 INPUT_TYPES: dict[str, type[Any]] = {
     "checkin": CheckIn,
     "location": LocationFix,
+    "location-batch": LocationBatch,
     "activity": Activity,
     "decision": Decision,
     "alert-action": AlertAction,
@@ -373,6 +403,43 @@ def decode(payload: bytes, kind: type[T]) -> T | Rejection:
     return record  # type: ignore[no-any-return]
 
 
+def batch_of(fixes: list[LocationFix]) -> LocationBatch:
+    """The batched upload of one device's fixes (what a tracker sends; unsigned)."""
+    first = fixes[0]
+    if any((f.subject_id, f.device_id) != (first.subject_id, first.device_id) for f in fixes):
+        raise ValueError("a batch holds the fixes of one device")
+    own = set(BatchedFix.__struct_fields__)
+    return LocationBatch(
+        subject_id=first.subject_id,
+        device_id=first.device_id,
+        fixes=[
+            {k: v for k, v in msgspec.to_builtins(f).items() if k in own and v is not None}
+            for f in fixes
+        ],
+    )
+
+
+def unbatch(batch: LocationBatch) -> list[LocationFix | Rejection]:
+    """A batch's fixes, each as a single fix of the batch's subject and device, or why it
+    cannot be one (the reason's detail names its index: ``fixes[3]``)."""
+    out: list[LocationFix | Rejection] = []
+    for n, raw in enumerate(batch.fixes):
+        try:
+            one = msgspec.convert(raw, BatchedFix)
+        except msgspec.ValidationError as exc:
+            text = str(exc)
+            out.append(Rejection(_classify(text), limits.printable(f"fixes[{n}]: {text}")))
+            continue
+        where = limits.control_character(one, f"$.fixes[{n}]")
+        if where is not None:
+            out.append(Rejection("control_character", f"a control character at `{where}`"))
+            continue
+        fields: dict[str, Any] = msgspec.structs.asdict(one)
+        fields |= {"subject_id": batch.subject_id, "device_id": batch.device_id}
+        out.append(LocationFix(**fields, key_id=batch.key_id))
+    return out
+
+
 def decode_control(payload: bytes) -> MonthClose | Tick | RegisterChanged | Rejection:
     return decode(payload, Control)  # type: ignore[arg-type]
 
@@ -400,9 +467,13 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for name, kind in {**INPUT_TYPES, **OUTPUT_TYPES}.items():
         schema = msgspec.json.schema(kind)
         body = schema["$defs"][kind.__name__]
-        out[f"{name}.v{CONTRACT_VERSION}"] = {
+        stem = f"{name}.v{SINCE.get(name, CONTRACT_VERSION)}"
+        out[stem] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://ccwatch.example/schemas/{name}.v{CONTRACT_VERSION}.json",
+            "$id": f"https://ccwatch.example/schemas/{stem}.json",
             **body,
         }
+        if kind is LocationBatch:
+            fix = msgspec.json.schema(BatchedFix)["$defs"]["BatchedFix"]
+            out[stem]["$defs"] = {"BatchedFix": fix}
     return out

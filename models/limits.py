@@ -19,6 +19,7 @@ MAX_DEAD_LETTER_BYTES = 16 * 1024  # the copy of a record on the dead-letter top
 MAX_DEAD_LETTER_KEY_BYTES = 1024  # the copy of its key
 MAX_DEPTH = 16  # nested JSON arrays and objects; ours are 1 deep, vendors' extras may nest
 MAX_ID = 128  # characters of an id
+MAX_BATCH_FIXES = 300  # fixes in one batched upload (v1.1): 5 minutes at one a second
 MAX_NOTE = 2000  # characters of an officer's note
 MAX_EVENT_AGE_S = 400 * 86400.0  # default age bound of event times (CCWATCH_MAX_EVENT_AGE_S)
 FREE_TEXT = frozenset({"note"})  # officers' notes: may keep line breaks and tabs

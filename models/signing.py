@@ -7,7 +7,9 @@ that signs (the simulator, the tests, the benchmarks). Pure: standard library an
 
 The canonical form (docs/contract.md) is independent of whitespace, field order and
 unknown fields: ``ccwatch/v1/<type>\\n`` followed by the record's contract fields except
-``sig`` as compact JSON with sorted keys, as :mod:`msgspec` encodes the decoded record.
+``sig`` as compact JSON with sorted keys, as :mod:`msgspec` encodes the decoded record. A
+batch's fixes are signed as sent (every field, keys sorted): each is checked on its own,
+after the signature.
 """
 
 from __future__ import annotations
@@ -21,17 +23,18 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from models.events import Activity, CheckIn, DeviceEvent, LocationFix, Rejection
+from models.events import Activity, CheckIn, DeviceEvent, LocationBatch, LocationFix, Rejection
 from models.values import DeviceKey
 
-Signed = CheckIn | Activity | LocationFix | DeviceEvent
-S = TypeVar("S", CheckIn, Activity, LocationFix, DeviceEvent)
+Signed = CheckIn | Activity | LocationFix | LocationBatch | DeviceEvent
+S = TypeVar("S", CheckIn, Activity, LocationFix, LocationBatch, DeviceEvent)
 # Per signed type: its name in the canonical form, the field naming the signing device,
 # and whether that device is a kiosk (signs for anyone) or a subject's own device.
 KINDS: dict[type[Any], tuple[bytes, str, bool]] = {
     CheckIn: (b"ccwatch/v1/checkin\n", "terminal_id", True),
     Activity: (b"ccwatch/v1/activity\n", "terminal_id", True),
     LocationFix: (b"ccwatch/v1/location\n", "device_id", False),
+    LocationBatch: (b"ccwatch/v1.1/location-batch\n", "device_id", False),
     DeviceEvent: (b"ccwatch/v1/device\n", "device_id", False),
 }
 _encoder = msgspec.json.Encoder(order="sorted")
@@ -68,7 +71,8 @@ def sign(record: S, key: DeviceKey) -> S:
 def verify(record: Signed, keys: Mapping[str, DeviceKey]) -> Rejection | None:
     """None if a key of the record's own device signed it before the key was retired;
     otherwise why not: ``unsigned``, ``unknown_key``, ``forged`` (wrong signature, or the
-    key of another device or subject) or ``retired_key``. Never names the secret."""
+    key of another device or subject) or ``retired_key`` (for a batch, see :func:`retired`
+    for each fix). Never names the secret."""
     if record.key_id is None or record.sig is None:
         return Rejection("unsigned", "the record has no key_id and sig")
     key = keys.get(record.key_id)
@@ -81,11 +85,18 @@ def verify(record: Signed, keys: Mapping[str, DeviceKey]) -> Rejection | None:
     digest = hmac.digest(key.secret, canonical(record), "sha256")
     if not hmac.compare_digest(digest, bytes.fromhex(record.sig)):
         return Rejection("forged", "the signature does not match the record")
-    if key.retired_at is not None and record.occurred_at >= key.retired_at:
-        return Rejection(
-            "retired_key", f"key {key.key_id!r} was retired at {key.retired_at.isoformat()}"
-        )
-    return None
+    if isinstance(record, LocationBatch):  # each fix is checked on its own (retired)
+        return None
+    return retired(record.occurred_at, key)
+
+
+def retired(when: datetime, key: DeviceKey | None) -> Rejection | None:
+    """Why a record taken at ``when`` may not be signed by ``key``: it was retired then."""
+    if key is None or key.retired_at is None or when < key.retired_at:
+        return None
+    return Rejection(
+        "retired_key", f"key {key.key_id!r} was retired at {key.retired_at.isoformat()}"
+    )
 
 
 def signing_keys(keys: Iterable[DeviceKey], at: datetime | None = None) -> dict[str, DeviceKey]:

@@ -57,7 +57,7 @@ def register(w: Worker) -> None:
 def _agent(
     w: Worker,
     name: str,
-    validate: Callable[[bytes, bytes | None], V | Rejection],
+    validate: Callable[[bytes, bytes | None], V | Rejection | list[V | Rejection]],
     apply: Step,
 ) -> None:
     async def process(stream: StreamT[bytes]) -> None:
@@ -72,14 +72,21 @@ def _agent(
                     await w.dead_letter(event, valid)
                 await w.finish(ticket)
                 continue
-            terminal = getattr(valid, "terminal_id", None)  # a kiosk (phones are per subject)
+            records = valid if isinstance(valid, list) else [valid]  # a batch: its fixes
+            ticket.pending = len(records)  # acknowledged once every one is done
+            terminal = getattr(records[0], "terminal_id", None)  # a kiosk (phones: subject)
             if terminal is not None:
                 metrics.TERMINAL_LAST_RECORD.labels(terminal).set_to_current_time()
-            held = Held(name, ticket, event, event.key, valid, apply)
             flow, partition = w.flow(msg.partition), msg.partition
             async with w.turn(partition):
-                lagging = w.lagging(partition)
-                ready = flow.arrive(name, valid.occurred_at, valid.event_id, held, lagging)
+                lagging, ready = w.lagging(partition), []
+                for record in records:
+                    if isinstance(record, Rejection):  # one fix of a batch: the rest go on
+                        await w.dead_letter(event, record)
+                        await w.finish(ticket)
+                        continue
+                    held = Held(name, ticket, event, event.key, record, apply)
+                    ready += flow.arrive(name, record.occurred_at, record.event_id, held, lagging)
                 await release(w, partition, ready)
 
     w.app.agent(w.topic(name), name=name)(process)

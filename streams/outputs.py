@@ -44,7 +44,7 @@ def register(w: Worker) -> None:
     _sink(
         w,
         "locations",
-        lambda event: w.pipeline.validate_position(event.value, event.key),
+        lambda event: w.pipeline.validate_positions(event.value, event.key),
         w.sink.write_positions,
         dead_letter_invalid=False,
         agent="positions-sink",
@@ -86,7 +86,9 @@ def _sink(
                 batch: list[tuple[EventT[bytes], Any]] = []
                 for event in events:
                     record = read(event)
-                    if not isinstance(record, Rejection):
+                    if isinstance(record, list):  # a batched upload's fixes (the map's)
+                        batch += [(event, r) for r in record if not isinstance(r, Rejection)]
+                    elif not isinstance(record, Rejection):
                         batch.append((event, record))
                     elif await w.told(event):  # a register change: what follows waits for it
                         continue

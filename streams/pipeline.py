@@ -29,6 +29,7 @@ from models.events import (
     CheckIn,
     Decision,
     DeviceEvent,
+    LocationBatch,
     LocationFix,
     MonthClose,
     PointsEntry,
@@ -39,10 +40,11 @@ from models.events import (
     Tick,
     decode,
     decode_control,
+    unbatch,
 )
 from models.limits import MAX_EVENT_AGE_S
 from models.localtime import local, month_span
-from models.signing import S, verify
+from models.signing import S, retired, verify
 from models.values import Registry, SecurityPeriod, SubjectRef, positioned
 from scoring.ledger import Ledger, LedgerOutcome, LedgerState
 from scoring.rules import RuleSet
@@ -65,6 +67,7 @@ class SubjectState(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 E = TypeVar("E", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
+D = TypeVar("D", CheckIn, LocationFix, LocationBatch, Activity, Decision, AlertAction, DeviceEvent)
 Record = CheckIn | LocationFix | Activity | Decision | AlertAction | DeviceEvent
 # Applies one record to a subject's state: the state, the record, and when it reached
 # Kafka (its broker timestamp; None when unknown, e.g. a log file: taken as on time).
@@ -223,7 +226,7 @@ class Pipeline:
         """Per input topic (short name): how its records are validated, then applied."""
         return {
             "checkins": (self.validate_checkin, self.apply_checkin),
-            "locations": (self.validate_location, self.apply_location),
+            "locations": (self.validate_locations, self.apply_location),
             "activities": (self.validate_activity, self.apply_activity),
             "decisions": (self.validate_decision, self.apply_decision),
             "alert-actions": (self.validate_action, self.apply_action),
@@ -237,13 +240,39 @@ class Pipeline:
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
         return self._signed(self._supervised(self._decode(payload, key, LocationFix)))
 
-    def validate_position(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
-        """A fix for the map and the subject's track: valid, and taken while an
+    def validate_locations(
+        self, payload: bytes, key: bytes | None
+    ) -> LocationFix | Rejection | list[LocationFix | Rejection]:
+        """A record of the locations topic: a single fix (valid or why not), or a batch's
+        fixes, each valid or why not; a :class:`Rejection` of the batch as a whole when
+        its envelope is wrong (undecodable, unknown subject, key, signature)."""
+        if not isinstance(payload, bytes) or b'"fixes"' not in payload:  # v1: one fix
+            return self.validate_location(payload, key)
+        batch = self._decode(payload, key, LocationBatch)
+        batch = self._signed(batch)
+        if isinstance(batch, Rejection):
+            return batch
+        signer = self.registry.keys.get(batch.key_id or "")
+        return [
+            fix
+            if isinstance(fix, Rejection)
+            else retired(fix.occurred_at, signer) or self._supervised(self._timely(fix))
+            for fix in unbatch(batch)
+        ]
+
+    def validate_positions(
+        self, payload: bytes, key: bytes | None
+    ) -> list[LocationFix | Rejection]:
+        """Fixes for the map and the subject's track: valid, and taken while an
         e-positioning approval was in force (a fix without one is not kept)."""
-        fix = self.validate_location(payload, key)
-        if isinstance(fix, Rejection) or self.positioned(fix.subject_id, fix.occurred_at):
-            return fix
-        return Rejection("no_positioning_approval", "not kept: no e-positioning approval")
+        found = self.validate_locations(payload, key)
+        fixes = found if isinstance(found, list) else [found]
+        return [
+            fix
+            if isinstance(fix, Rejection) or self.positioned(fix.subject_id, fix.occurred_at)
+            else Rejection("no_positioning_approval", "not kept: no e-positioning approval")
+            for fix in fixes
+        ]
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:
         return self._signed(self._terminal(self._supervised(self._decode(payload, key, Activity))))
@@ -323,7 +352,7 @@ class Pipeline:
             return Rejection("unknown_terminal", f"terminal {terminal!r} is not registered")
         return event
 
-    def _decode(self, payload: bytes, key: bytes | None, kind: type[E]) -> E | Rejection:
+    def _decode(self, payload: bytes, key: bytes | None, kind: type[D]) -> D | Rejection:
         event = decode(payload, kind)
         if isinstance(event, Rejection):
             return event
@@ -333,6 +362,10 @@ class Pipeline:
             return Rejection(
                 "key_mismatch", f"record key {key!r} must be the subject id {event.subject_id!r}"
             )
+        return event if isinstance(event, LocationBatch) else self._timely(event)
+
+    def _timely(self, event: E) -> E | Rejection:
+        """A record whose event time is plausible (neither in the future nor too old)."""
         return self._window(event.occurred_at, "occurred_at") or event
 
     # decisions --------------------------------------------------------------------------

@@ -182,14 +182,15 @@ def replay(
                 timeline.append(((control.at - lateness, len(RANK) + 1, control.event_id), control))
             continue
         validate, apply = handlers[record.topic]
-        event = validate(record.value, record.key)
-        if isinstance(event, Rejection):
-            if pipeline.told(record.key, record.value) is not None:
-                continue  # a register change told to the workers: replay reads it once
-            result.rejected[event.reason] = result.rejected.get(event.reason, 0) + 1
-            continue
-        key = order(event.occurred_at, record.topic, event.event_id)
-        timeline.append((key, _Input(record.topic, event, apply, record.received_at)))
+        found = validate(record.value, record.key)
+        if isinstance(found, Rejection) and pipeline.told(record.key, record.value) is not None:
+            continue  # a register change told to the workers: replay reads it once
+        for event in found if isinstance(found, list) else [found]:  # a batch: its fixes
+            if isinstance(event, Rejection):
+                result.rejected[event.reason] = result.rejected.get(event.reason, 0) + 1
+                continue
+            key = order(event.occurred_at, record.topic, event.event_id)
+            timeline.append((key, _Input(record.topic, event, apply, record.received_at)))
     timeline.sort(key=lambda item: item[0])
     run = _Run(pipeline, sink, result, batch)
     run.play(timeline)

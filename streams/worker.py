@@ -47,6 +47,7 @@ class Ticket:
     stream: Any
     event: EventT[bytes]
     done: bool = False
+    pending: int = 1  # its parts not yet done (a batched upload's fixes)
 
 
 class Rereads:
@@ -139,7 +140,11 @@ class Worker:
         return ticket
 
     async def finish(self, ticket: Ticket) -> None:
-        """The record is done: acknowledge it and the done records after it, in order."""
+        """A part of the record is done; once all are, acknowledge it and the done records
+        after it, in order."""
+        ticket.pending -= 1
+        if ticket.pending > 0:
+            return
         ticket.done = True
         queue = self.tickets.get((ticket.event.message.topic, ticket.event.message.partition))
         while queue and queue[0].done:

@@ -23,7 +23,7 @@ import msgspec
 
 from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
-from models.events import Activity, CheckIn, LocationFix, Tick, encode
+from models.events import Activity, CheckIn, LocationFix, Tick, batch_of, encode
 from models.ids import derive_id
 from models.localtime import LOCAL_TZ, month_span
 from models.signing import sign
@@ -63,6 +63,26 @@ def with_ticks(events: list[SimEvent], every: timedelta, partitions: int) -> lis
             due += every
         out.append(event)
     return out
+
+
+def batched(events: list[SimEvent], every: timedelta, keys: Keys) -> list[SimEvent]:
+    """The events with each phone's fixes uploaded together (contract v1.1), one record per
+    ``every`` of event time, sent at its last fix's time, as trackers do; faulty fixes
+    (those with a note) stay single records."""
+    step = every.total_seconds()
+    uploads: dict[tuple[bytes | None, int], list[LocationFix]] = {}
+    out: list[SimEvent] = []
+    for event in events:
+        if event.kind != "location" or event.note:
+            out.append(event)
+            continue
+        fix = msgspec.json.decode(event.value, type=LocationFix)
+        window = int(event.occurred_at.timestamp() // step)
+        uploads.setdefault((event.key, window), []).append(msgspec.structs.replace(fix, sig=None))
+    for (key, _), fixes in uploads.items():
+        upload = sign(batch_of(fixes), keys[fixes[0].device_id])
+        out.append(SimEvent("location", fixes[-1].occurred_at, key, encode(upload)))
+    return sorted(out, key=lambda e: e.occurred_at)  # stable: same-time order kept
 
 
 def simulate_days(

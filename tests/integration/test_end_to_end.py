@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.events import AlertEvent, PointsEntry, decode
-from models.records import Alert, AlertTransitionRow, PointsEntryRow
-from tests.factories import INSIDE, OUTSIDE, checkin, fix, payload
+from models.events import AlertEvent, PointsEntry, batch_of, decode, encode
+from models.records import Alert, AlertTransitionRow, PointsEntryRow, Position
+from models.signing import sign
+from tests.factories import INSIDE, OUTSIDE, checkin, device_key, fix, payload
 from tests.integration.harness import System
 
 M = timedelta(minutes=1)
@@ -99,4 +101,30 @@ def test_bad_input_is_dead_lettered_and_good_neighbours_are_processed(system: Sy
         headers = by_payload[value]  # the original payload, verbatim
         assert headers["ccwatch.reason"].decode() == reason
         assert headers["ccwatch.detail"] and headers["ccwatch.topic"]
+    assert all(w.poll() is None for w in system.workers), "the worker must keep running"
+
+
+def test_a_batched_upload_is_judged_fix_by_fix_and_a_bad_fix_is_set_aside(
+    system: System,
+) -> None:
+    """Contract v1.1: one record, four fixes of the ferry out; the third is out of range.
+    It alone is dead-lettered, naming its index; the others open the alert and reach the
+    map."""
+    topics, key, who = system.settings.topics, b"SS-0005", "SS-0005"
+    sent = [fix(n, n * 90 * M, where, subject=who) for n, where in enumerate([INSIDE, OUTSIDE])]
+    sent += [fix(2, 100 * M, OUTSIDE, subject=who), fix(3, 180 * M, OUTSIDE, subject=who)]
+    upload = batch_of(sent)
+    raw = [dict(f) for f in upload.fixes]
+    raw[2]["lat"] = 95.0
+    value = encode(sign(msgspec.structs.replace(upload, fixes=raw), device_key("P-" + who, who)))
+    system.send(topics.locations, key, value, received_at=sent[-1].occurred_at)
+    system.wait_for("the open alert row", lambda: count(system, Alert, subject_id=who))
+    dead = system.wait_for(
+        "the bad fix dead-lettered",
+        lambda: [r for r in system.records(topics.dead_letter) if r.value == value],
+    )
+    [headers] = [dict(r.headers) for r in dead]
+    assert headers["ccwatch.reason"] == b"coordinates_out_of_range"
+    assert headers["ccwatch.detail"].startswith(b"fixes[2]")
+    system.wait_for("three fixes on the map", lambda: count(system, Position, subject_id=who) == 3)
     assert all(w.poll() is None for w in system.workers), "the worker must keep running"

@@ -48,11 +48,10 @@ def test_a_fix_without_an_approval_is_valid_but_not_kept_for_the_map() -> None:
     s = scenario()
     record = payload(fix(1, M, OUTSIDE, subject=WHO))
     assert not isinstance(s.pipeline.validate_location(record, WHO.encode()), Rejection)
-    kept = s.pipeline.validate_position(record, WHO.encode())
+    [kept] = s.pipeline.validate_positions(record, WHO.encode())
     assert isinstance(kept, Rejection) and kept.reason == "no_positioning_approval"
-    assert not isinstance(
-        scenario(*ALWAYS).pipeline.validate_position(record, b"SS-0007"), Rejection
-    )
+    [kept] = scenario(*ALWAYS).pipeline.validate_positions(record, b"SS-0007")
+    assert not isinstance(kept, Rejection)
 
 
 @pytest.mark.parametrize(("until", "raised"), [(30 * M, []), (D, ["opened"])])
