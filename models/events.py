@@ -1,8 +1,13 @@
-"""Wire contract v1: the JSON records terminals send and ccwatch publishes.
+"""Wire contract v1.1: the JSON records terminals send and ccwatch publishes.
 
 The structs are the single source of truth: decoding validates against them and
 ``ccwatch schemas`` exports them as the JSON Schema files under ``docs/schemas``.
 Unknown fields are ignored (vendors may add fields); removing or changing one is a new version.
+
+v1.1 adds a location fix's ``datum`` (``wgs84``, ``gcj02`` or ``bd09``), backwards
+compatible: a v1 record has none and is WGS-84, as before. ccwatch converts a fix to WGS-84
+where it is validated (:mod:`streams.pipeline`), after its signature was checked over the
+record as sent. The schema files keep their v1 names (``CONTRACT_VERSION``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from models import limits
+from models.datum import Datum
 from models.limits import MAX_RECORD_BYTES
 
 CONTRACT_VERSION = 1
@@ -75,8 +81,18 @@ class LocationFix(msgspec.Struct, frozen=True, kw_only=True):
     subject_id: Text
     device_id: Text
     occurred_at: EventTime
-    lat: Latitude
-    lon: Longitude
+    lat: Annotated[Latitude, msgspec.Meta(description="Degrees in `datum` (WGS-84 by default).")]
+    lon: Annotated[Longitude, msgspec.Meta(description="Degrees in `datum` (WGS-84 by default).")]
+    datum: Annotated[
+        Datum,
+        msgspec.Meta(
+            description=(
+                "The datum of lat and lon: wgs84 (GPS), gcj02 (China's map services and "
+                "their location SDKs) or bd09 (Baidu's); a record without it (v1) is wgs84. "
+                "ccwatch converts the fix to WGS-84 on receipt and keeps only WGS-84."
+            )
+        ),
+    ] = "wgs84"
     accuracy_m: Annotated[
         float, msgspec.Meta(ge=0.0, description="Radius of the 68% confidence circle, metres.")
     ]
