@@ -17,7 +17,7 @@ from models.events import Activity, CheckIn, DeviceEvent, LocationFix, Rejection
 from models.signing import canonical, sign, signing_keys, verify
 from models.values import DeviceKey
 from scoring.rules import load_ruleset
-from streams.pipeline import Pipeline
+from streams.pipeline import Pipeline, in_wgs84
 from tests.factories import (
     INSIDE,
     T0,
@@ -219,3 +219,25 @@ def test_the_declared_datum_is_signed_and_converted_after_verification(
     assert isinstance(valid, LocationFix) and valid.datum == "wgs84"
     assert (valid.lat, valid.lon) != (sent.lat, sent.lon) and valid.sig == sent.sig
     assert verify(valid, registry().keys) is not None  # the converted record is not as sent
+
+
+def test_the_contracts_gcj02_example_signature(pipeline: Pipeline) -> None:
+    """docs/contract.md gives vendors a fix in GCJ-02: its canonical form and signature, and
+    the WGS-84 position the worker keeps."""
+    doc = (Path(__file__).parents[2] / "docs" / "contract.md").read_text("utf-8")
+    raw = (
+        b'{"event_id": "p-SS-0007-88530", "subject_id": "SS-0007", "device_id": "P-SS-0007",\n'
+        b' "occurred_at": "2026-11-30T14:05:00+08:00", "lat": 30.70984, "lon": 122.455319,\n'
+        b' "datum": "gcj02", "accuracy_m": 8.0, "source": "gps", "battery_pct": 58}'
+    )
+    assert raw.decode() in doc
+    record = decode(raw, LocationFix)
+    assert isinstance(record, LocationFix)
+    key = DeviceKey("P-SS-0007.k1", "P-SS-0007", "SS-0007", bytes(range(32)))
+    example = sign(record, key)
+    assert canonical(example).decode() in doc
+    assert f'"sig": "{example.sig}"' in doc
+    assert verify(example, {key.key_id: key}) is None
+    kept = in_wgs84(example)
+    assert isinstance(kept, LocationFix)
+    assert f"{kept.lat:.9f}, {kept.lon:.9f}" in doc
