@@ -3,7 +3,12 @@
 The structs are the single source of truth: decoding validates against them and
 ``ccwatch schemas`` exports them as the JSON Schema files under ``docs/schemas``.
 Unknown fields are ignored (vendors may add fields); removing or changing one is a new version.
-v1.1 adds batched location uploads (:class:`LocationBatch`); every v1 record stays valid.
+
+v1.1 adds a location fix's ``datum`` (``wgs84``, ``gcj02`` or ``bd09``), backwards
+compatible: a v1 record has none and is WGS-84, as before. ccwatch converts a fix to WGS-84
+where it is validated (:mod:`streams.pipeline`), after its signature was checked over the
+record as sent. The v1 schema files keep their names (``CONTRACT_VERSION``).
+It also adds batched location uploads (:class:`LocationBatch`); every v1 record stays valid.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from models import limits
+from models.datum import Datum
 from models.limits import MAX_RECORD_BYTES
 
 CONTRACT_VERSION = 1
@@ -76,8 +82,18 @@ class BatchedFix(msgspec.Struct, frozen=True, kw_only=True):
 
     event_id: Annotated[Text, msgspec.Meta(description="Globally unique; retries reuse it.")]
     occurred_at: EventTime
-    lat: Latitude
-    lon: Longitude
+    lat: Annotated[Latitude, msgspec.Meta(description="Degrees in `datum` (WGS-84 by default).")]
+    lon: Annotated[Longitude, msgspec.Meta(description="Degrees in `datum` (WGS-84 by default).")]
+    datum: Annotated[
+        Datum,
+        msgspec.Meta(
+            description=(
+                "The datum of lat and lon: wgs84 (GPS), gcj02 (China's map services and "
+                "their location SDKs) or bd09 (Baidu's); a record without it (v1) is wgs84. "
+                "ccwatch converts the fix to WGS-84 on receipt and keeps only WGS-84."
+            )
+        ),
+    ] = "wgs84"
     accuracy_m: Annotated[
         float, msgspec.Meta(ge=0.0, description="Radius of the 68% confidence circle, metres.")
     ]
@@ -408,12 +424,12 @@ def batch_of(fixes: list[LocationFix]) -> LocationBatch:
     first = fixes[0]
     if any((f.subject_id, f.device_id) != (first.subject_id, first.device_id) for f in fixes):
         raise ValueError("a batch holds the fixes of one device")
-    own = set(BatchedFix.__struct_fields__)
+    defaults = {f.name: f.default for f in msgspec.structs.fields(BatchedFix)}
     return LocationBatch(
         subject_id=first.subject_id,
         device_id=first.device_id,
         fixes=[
-            {k: v for k, v in msgspec.to_builtins(f).items() if k in own and v is not None}
+            {k: v for k, v in msgspec.to_builtins(f).items() if k in defaults and v != defaults[k]}
             for f in fixes
         ],
     )

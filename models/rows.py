@@ -24,6 +24,7 @@ NOT_STORED: dict[type[Any], dict[str, str]] = {
         "battery_pct": "device health is not kept with positions",
         "key_id": "checked by the worker; the input topic keeps the signed record",
         "sig": "checked by the worker; the input topic keeps the signed record",
+        "datum": "positions are converted to WGS-84 at the door: every stored one is WGS-84",
     },
 }
 

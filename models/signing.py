@@ -7,8 +7,11 @@ that signs (the simulator, the tests, the benchmarks). Pure: standard library an
 
 The canonical form (docs/contract.md) is independent of whitespace, field order and
 unknown fields: ``ccwatch/v1/<type>\\n`` followed by the record's contract fields except
-``sig`` as compact JSON with sorted keys, as :mod:`msgspec` encodes the decoded record. A
-batch's fixes are signed as sent (every field, keys sorted): each is checked on its own,
+``sig`` as compact JSON with sorted keys, as :mod:`msgspec` encodes the decoded record.
+A field added to the contract after v1 (``ADDED``) is left out at its default, so a record
+signed by a v1 device verifies unchanged; otherwise it is signed as sent (a fix's ``datum``
+included: a record is verified before ccwatch converts its position to WGS-84).
+A batch's fixes are signed as sent (every field, keys sorted): each is checked on its own,
 after the signature.
 """
 
@@ -37,6 +40,9 @@ KINDS: dict[type[Any], tuple[bytes, str, bool]] = {
     LocationBatch: (b"ccwatch/v1.1/location-batch\n", "device_id", False),
     DeviceEvent: (b"ccwatch/v1/device\n", "device_id", False),
 }
+# Fields added after contract v1 and their defaults (v1.1: a fix's datum): at the default,
+# not in the canonical form, which is then the form a v1 device signs.
+ADDED: dict[str, object] = {"datum": "wgs84"}
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
@@ -46,9 +52,13 @@ def new_secret() -> bytes:
 
 
 def canonical(record: Signed) -> bytes:
-    """What is signed: the record's type, then its fields but ``sig``, sorted, compact."""
+    """What is signed: the record's type, then its fields but ``sig`` (and any field added
+    after v1 that is at its default), sorted, compact."""
     fields = msgspec.structs.asdict(record)
     del fields["sig"]
+    for name, default in ADDED.items():
+        if name in fields and fields[name] == default:
+            del fields[name]
     return KINDS[type(record)][0] + _encoder.encode(fields)
 
 

@@ -22,6 +22,7 @@ from alerts.geofence import Area, Zone
 from alerts.policy import Policy, Thresholds, in_force, is_late
 from alerts.protocol import Input, View
 from alerts.track import moved_on
+from models.datum import to_wgs84
 from models.events import (
     Activity,
     AlertAction,
@@ -75,6 +76,16 @@ Step = Callable[[SubjectState, Any, datetime | None], "Outcome"]
 EMPTY_STATE = SubjectState()
 _state_encoder = msgspec.msgpack.Encoder()
 _state_decoder = msgspec.msgpack.Decoder(SubjectState)
+
+
+def in_wgs84(fix: LocationFix | Rejection) -> LocationFix | Rejection:
+    """The fix with its position in WGS-84 (:mod:`models.datum`, exact to 0.1 mm) and
+    ``datum="wgs84"``. Its ``key_id`` and ``sig`` are of the record as sent, already checked.
+    The same record converts the same way every time, so a repeat is a duplicate."""
+    if isinstance(fix, Rejection) or fix.datum == "wgs84":
+        return fix
+    lat, lon = to_wgs84(fix.datum, fix.lat, fix.lon)
+    return msgspec.structs.replace(fix, lat=lat, lon=lon, datum="wgs84")
 
 
 def dump_state(state: SubjectState) -> bytes:
@@ -238,7 +249,9 @@ class Pipeline:
         return self._signed(self._terminal(self._supervised(self._decode(payload, key, CheckIn))))
 
     def validate_location(self, payload: bytes, key: bytes | None) -> LocationFix | Rejection:
-        return self._signed(self._supervised(self._decode(payload, key, LocationFix)))
+        """A fix, in WGS-84: its signature checked over the record as sent (the datum it
+        declares included), then its position converted; everything after holds WGS-84."""
+        return in_wgs84(self._signed(self._supervised(self._decode(payload, key, LocationFix))))
 
     def validate_locations(
         self, payload: bytes, key: bytes | None
@@ -256,7 +269,7 @@ class Pipeline:
         return [
             fix
             if isinstance(fix, Rejection)
-            else retired(fix.occurred_at, signer) or self._supervised(self._timely(fix))
+            else retired(fix.occurred_at, signer) or in_wgs84(self._supervised(self._timely(fix)))
             for fix in unbatch(batch)
         ]
 

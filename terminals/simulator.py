@@ -6,7 +6,9 @@ community service to cover the level's hours and reports on its days, with a rar
 few (``LAX_SHARE``) are lax. One subject (``ABSCONDER_ID``) walks to Lizhushan pier after
 lunch and takes the ferry to Shanghai's Luchao port; a few records are faulty on purpose,
 as real terminals sometimes send. Kiosks and phones sign their records with their keys
-(:func:`models.signing.signing_keys`, by device id).
+(:func:`models.signing.signing_keys`, by device id). Every fifth subject's phone reports in
+GCJ-02, as phones using China's map SDKs do (:func:`phone_datum`), so the worker's
+conversion at the door is exercised; the others report WGS-84.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import msgspec
 
 from alerts.geofence import Area
 from ccwatch.reference import ABSCONDER_ID, PersonData, Reference, shengsi
+from models.datum import Datum, from_wgs84, to_wgs84
 from models.events import Activity, CheckIn, LocationFix, Tick, batch_of, encode
 from models.ids import derive_id
 from models.localtime import LOCAL_TZ, month_span
@@ -36,6 +39,7 @@ Kind = Literal["checkin", "location", "activity", "tick"]
 FIX_EVERY = timedelta(minutes=15)
 LAX_SHARE = 0.1  # subjects who keep to their requirements loosely; the rest keep to them
 SLIP = {False: 0.02, True: 0.3}  # chance of missing a due check-in: kept, lax
+GCJ02_EVERY = 5  # every fifth subject's phone (SS-0005, SS-0010...) reports GCJ-02
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,13 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), LOCAL_TZ)
 
 
+def phone_datum(subject_id: str) -> Datum:
+    """The datum a subject's phone reports in: GCJ-02 for every ``GCJ02_EVERY``-th subject
+    by number, WGS-84 for the others."""
+    number = subject_id.rpartition("-")[2]
+    return "gcj02" if number.isdigit() and int(number) % GCJ02_EVERY == 0 else "wgs84"
+
+
 def _fix(
     rng: random.Random,
     person: PersonData,
@@ -166,6 +177,8 @@ def _fix(
         "wifi": rng.uniform(20, 80),
         "cell": rng.uniform(300, 900),
     }[source]
+    datum = phone_datum(person.id)
+    lat, lon = from_wgs84(datum, lat, lon)  # (lat, lon) is where the phone is, in WGS-84
     fix = LocationFix(
         event_id=event_id,
         subject_id=person.id,
@@ -173,6 +186,7 @@ def _fix(
         occurred_at=when,
         lat=round(lat, 6),
         lon=round(lon, 6),
+        datum=datum,
         accuracy_m=round(accuracy, 1),
         source=source,  # type: ignore[arg-type]
         battery_pct=max(5, 100 - when.hour * 3 - rng.randrange(5)),
@@ -235,8 +249,9 @@ def _ferry_day(
 
 
 def _latlon(event: SimEvent) -> tuple[float, float]:
+    """Where a simulated fix puts the phone, in WGS-84."""
     fix = msgspec.json.decode(event.value, type=LocationFix)
-    return fix.lat, fix.lon
+    return to_wgs84(fix.datum, fix.lat, fix.lon)
 
 
 def _due(person: PersonData, day: date) -> bool:

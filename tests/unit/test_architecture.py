@@ -21,6 +21,7 @@ PURE = [
     "scoring.rules",
     "scoring.levels",
     "models.events",
+    "models.datum",
     "models.values",
     "models.localtime",
     "models.rows",

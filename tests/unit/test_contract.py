@@ -1,4 +1,4 @@
-"""Wire contract v1: decoding, reason codes, and the published JSON Schema files."""
+"""Wire contract v1.1: decoding, reason codes, and the published JSON Schema files."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def test_a_valid_fix_decodes_with_its_offset() -> None:
     assert event.occurred_at == T0 and event.occurred_at.utcoffset() is not None
 
 
+def test_a_fix_without_a_datum_is_wgs84_as_in_v1() -> None:
+    """Contract v1.1 adds ``datum``; a v1 record has none and means WGS-84."""
+    event = decode(GOOD_FIX, LocationFix)
+    assert isinstance(event, LocationFix) and event.datum == "wgs84"
+    for name in ("wgs84", "gcj02", "bd09"):
+        declared = decode(GOOD_FIX[:-1] + b',"datum":"%s"}' % name.encode(), LocationFix)
+        assert isinstance(declared, LocationFix) and declared.datum == name
+        assert (declared.lat, declared.lon) == (30.71, 122.45)  # decoded as sent
+
+
 def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
     assert isinstance(decode(GOOD_FIX[:-1] + b',"vendor_x":1}', LocationFix), LocationFix)
 
@@ -35,6 +45,8 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
         ((b'"lat":30.71', b'"lat":122.45'), "coordinates_out_of_range"),
         ((b'"lon":122.45', b'"lon":-190'), "coordinates_out_of_range"),
         ((b'"source":"gps"', b'"source":"radar"'), "schema_violation"),
+        ((b'"source":"gps"', b'"source":"gps","datum":"WGS-84"'), "schema_violation"),
+        ((b'"source":"gps"', b'"source":"gps","datum":null'), "schema_violation"),
         ((b'"lat":30.71', b'"lat":"north"'), "schema_violation"),
         ((b'"event_id":"e1",', b""), "schema_violation"),
         ((b'"accuracy_m":12.5', b'"accuracy_m":-1'), "schema_violation"),
@@ -69,3 +81,6 @@ def test_schemas_demand_an_offset_and_ranges() -> None:
     assert location["lat"]["minimum"] == -90 and location["lon"]["maximum"] == 180
     assert location["occurred_at"]["format"] == "date-time"
     assert location["occurred_at"]["pattern"].endswith("$")
+    assert set(location["datum"]["enum"]) == {"wgs84", "gcj02", "bd09"}
+    assert location["datum"]["default"] == "wgs84"
+    assert "datum" not in json_schemas()["location.v1"]["required"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 
 from alerts.applied import Applied, Keep, digest, judge, remember
 from alerts.clock import ManualClock
+from models.datum import wgs84_to_gcj02
 from models.events import AlertAction, LocationFix, decode, encode
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
@@ -83,6 +85,31 @@ def test_same_id_other_content_is_a_conflict_and_the_first_stays(pipeline: Pipel
     other = pipeline.apply_location(first.state, fix(1, M, INSIDE))
     assert other.rejected is not None and other.rejected.reason == "conflict"
     assert other.state is first.state and other.alerts == []
+
+
+def test_a_gcj02_fix_sent_twice_is_a_duplicate(pipeline: Pipeline) -> None:
+    """A fix declared in GCJ-02 is converted to WGS-84 at the door, the same way each time:
+    sent again (serialised otherwise) it is a duplicate, not a conflict. Its content is the
+    converted record, so the same id with the WGS-84 position declared as such is the same
+    record too, while the raw GCJ-02 numbers taken as WGS-84 are other content."""
+    gcj = wgs84_to_gcj02(*OUTSIDE)
+    sent = fix(1, M, gcj, datum="gcj02")
+    retried = json.dumps(dict(reversed(json.loads(encode(sent)).items())), indent=1).encode()
+    first = pipeline.validate_location(encode(sent), b"SS-0007")
+    again = pipeline.validate_location(retried, b"SS-0007")
+    assert isinstance(first, LocationFix) and isinstance(again, LocationFix)
+    assert first == again and first.datum == "wgs84" and (first.lat, first.lon) != gcj
+    opened = pipeline.apply_location(EMPTY_STATE, first)
+    assert [a.transition for a in opened.alerts] == ["opened"]
+    repeat = pipeline.apply_location(opened.state, again)
+    assert repeat.duplicate and repeat.state is opened.state and repeat.alerts == []
+    declared = pipeline.validate_location(encode(fix(1, M, (first.lat, first.lon))), b"SS-0007")
+    assert isinstance(declared, LocationFix)
+    assert pipeline.apply_location(opened.state, declared).duplicate
+    raw = pipeline.validate_location(encode(fix(1, M, gcj)), b"SS-0007")
+    assert isinstance(raw, LocationFix)
+    conflict = pipeline.apply_location(opened.state, raw).rejected
+    assert conflict is not None and conflict.reason == "conflict"
 
 
 def test_a_duplicate_changes_only_the_memory_and_is_not_stored(pipeline: Pipeline) -> None:

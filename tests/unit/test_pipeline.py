@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from geopy.distance import geodesic
 
 from alerts.clock import ManualClock
-from models.events import RegisterChanged, Rejection, encode
+from alerts.geofence import Area
+from ccwatch.reference import shengsi
+from models.datum import wgs84_to_bd09, wgs84_to_gcj02
+from models.events import LocationFix, RegisterChanged, Rejection, batch_of, encode
+from models.signing import sign
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState, dump_state, load_state
 from streams.replay import LogRecord, replay
@@ -51,6 +56,62 @@ def test_record_key_must_be_the_subject(pipeline: Pipeline, key: bytes | None) -
 def test_events_from_the_future_are_refused(pipeline: Pipeline) -> None:
     event = fix(1, 66 * M, INSIDE)  # 6 min ahead of the worker's clock, skew allows 5
     assert reason(pipeline.validate_location(payload(event), b"SS-0007")) == "timestamp_in_future"
+
+
+# WGS-84, 29 m inside the county's east line (the reference outline, at sea: a fishing boat).
+EAST_LINE = (30.700, 123.4197)
+
+
+def test_a_gcj02_fix_is_judged_where_the_phone_really_was(pipeline: Pipeline) -> None:
+    """A phone reporting GCJ-02 just inside the county line: converted at the door, it stays
+    inside; its raw numbers taken as WGS-84 would lie some 440 m outside, beyond the accuracy
+    circle and the hysteresis margin, and two such fixes would open out_of_bounds."""
+    county = Area(shengsi().county)
+    gcj = wgs84_to_gcj02(*EAST_LINE)
+    assert county.contains(*EAST_LINE) and not county.contains(*gcj)
+    assert 400 < county.distance_to_edge_m(*gcj) < 500
+    converted, taken_raw = EMPTY_STATE, EMPTY_STATE
+    for n in (1, 2):
+        sent = fix(n, n * 5 * M, gcj, datum="gcj02", accuracy_m=10.0)
+        valid = pipeline.validate_location(payload(sent), b"SS-0007")
+        assert isinstance(valid, LocationFix) and valid.datum == "wgs84"
+        assert geodesic((valid.lat, valid.lon), EAST_LINE).m < 0.01
+        out = pipeline.apply_location(converted, valid)
+        assert out.alerts == [] and out.rejected is None
+        converted = out.state
+        raw = pipeline.validate_location(
+            payload(fix(n, n * 5 * M, gcj, accuracy_m=10.0)), b"SS-0007"
+        )
+        assert isinstance(raw, LocationFix)
+        wrong = pipeline.apply_location(taken_raw, raw)
+        taken_raw = wrong.state
+    assert converted.detection.book.open == {}
+    assert [(a.alert_type, a.transition) for a in wrong.alerts] == [("out_of_bounds", "opened")]
+
+
+def test_a_bd09_fix_is_converted_at_the_door(pipeline: Pipeline) -> None:
+    """Baidu's datum, some 1.1 km off around Shengsi, converts the same way."""
+    sent = fix(1, M, wgs84_to_bd09(*INSIDE), datum="bd09")
+    valid = pipeline.validate_location(payload(sent), b"SS-0007")
+    assert isinstance(valid, LocationFix) and valid.datum == "wgs84"
+    assert geodesic((valid.lat, valid.lon), INSIDE).m < 0.01
+    assert geodesic((sent.lat, sent.lon), INSIDE).m > 900
+    [position] = pipeline.validate_positions(payload(sent), b"SS-0007")  # what the map keeps
+    assert position == valid
+
+
+def test_the_fixes_of_a_batch_are_converted_each_by_its_own_datum(pipeline: Pipeline) -> None:
+    sent = [
+        fix(1, M, wgs84_to_bd09(*INSIDE), datum="bd09"),
+        fix(2, 2 * M, INSIDE),
+        fix(3, 3 * M, wgs84_to_gcj02(*INSIDE), datum="gcj02"),
+    ]
+    key = device_key("P-SS-0007", "SS-0007")
+    got = pipeline.validate_locations(encode(sign(batch_of(sent), key)), b"SS-0007")
+    assert isinstance(got, list) and len(got) == 3
+    for one in got:
+        assert isinstance(one, LocationFix) and one.datum == "wgs84"
+        assert geodesic((one.lat, one.lon), INSIDE).m < 0.01
 
 
 def test_decisions_are_kept_in_the_subject_state(pipeline: Pipeline) -> None:

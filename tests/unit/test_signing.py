@@ -17,7 +17,7 @@ from models.events import Activity, CheckIn, DeviceEvent, LocationFix, Rejection
 from models.signing import canonical, sign, signing_keys, verify
 from models.values import DeviceKey
 from scoring.rules import load_ruleset
-from streams.pipeline import Pipeline
+from streams.pipeline import Pipeline, in_wgs84
 from tests.factories import (
     INSIDE,
     T0,
@@ -182,3 +182,62 @@ def test_a_record_is_signed_as_the_worker_decodes_it(pipeline: Pipeline) -> None
     """Whole numbers given for number fields are signed as the floats they decode to."""
     record = signed(msgspec.structs.replace(activity(1, M, "study"), hours=12))
     assert not isinstance(validate(pipeline, record), Rejection)
+
+
+# Contract v1.1: a fix's datum ----------------------------------------------------------
+def test_a_v1_devices_signature_still_verifies(pipeline: Pipeline) -> None:
+    """A v1 phone knows no ``datum``: its record, signed by the v1 implementation (this
+    signature was computed by it), still verifies, and is WGS-84."""
+    raw = (
+        b'{"event_id": "p-SS-0007-88412", "subject_id": "SS-0007", "device_id": "P-SS-0007", '
+        b'"occurred_at": "2026-11-29T12:01:00+08:00", "lat": 30.712, "lon": 122.451, '
+        b'"accuracy_m": 12.0, "source": "gps", "battery_pct": 61, "key_id": "P-SS-0007.k1", '
+        b'"sig": "4817801b75c19cc552ba538609ecf25bcc091d64b22a56fd15c5b16aad913745"}'
+    )
+    record = decode(raw, LocationFix)
+    assert isinstance(record, LocationFix) and record.datum == "wgs84"
+    assert b"datum" not in canonical(record)
+    valid = validate(pipeline, record, raw)
+    assert isinstance(valid, LocationFix) and (valid.lat, valid.lon) == (30.712, 122.451)
+    # Declaring the default explicitly is the same record, with the same signature.
+    explicit = raw.replace(b'"source": "gps"', b'"source": "gps", "datum": "wgs84"')
+    assert not isinstance(validate(pipeline, record, explicit), Rejection)
+
+
+def test_the_declared_datum_is_signed_and_converted_after_verification(
+    pipeline: Pipeline,
+) -> None:
+    """The datum is part of what a device signs: changing it (which would move the position
+    by hundreds of metres) fails the signature. The worker verifies the record as sent and
+    only then converts it to WGS-84."""
+    sent = fix(1, M, INSIDE, datum="gcj02")
+    assert b'"datum":"gcj02"' in canonical(sent)
+    for other in ("wgs84", "bd09"):
+        changed = msgspec.structs.replace(sent, datum=other)
+        assert reason(validate(pipeline, changed)) == "forged"
+    valid = validate(pipeline, sent)
+    assert isinstance(valid, LocationFix) and valid.datum == "wgs84"
+    assert (valid.lat, valid.lon) != (sent.lat, sent.lon) and valid.sig == sent.sig
+    assert verify(valid, registry().keys) is not None  # the converted record is not as sent
+
+
+def test_the_contracts_gcj02_example_signature(pipeline: Pipeline) -> None:
+    """docs/contract.md gives vendors a fix in GCJ-02: its canonical form and signature, and
+    the WGS-84 position the worker keeps."""
+    doc = (Path(__file__).parents[2] / "docs" / "contract.md").read_text("utf-8")
+    raw = (
+        b'{"event_id": "p-SS-0007-88530", "subject_id": "SS-0007", "device_id": "P-SS-0007",\n'
+        b' "occurred_at": "2026-11-30T14:05:00+08:00", "lat": 30.70984, "lon": 122.455319,\n'
+        b' "datum": "gcj02", "accuracy_m": 8.0, "source": "gps", "battery_pct": 58}'
+    )
+    assert raw.decode() in doc
+    record = decode(raw, LocationFix)
+    assert isinstance(record, LocationFix)
+    key = DeviceKey("P-SS-0007.k1", "P-SS-0007", "SS-0007", bytes(range(32)))
+    example = sign(record, key)
+    assert canonical(example).decode() in doc
+    assert f'"sig": "{example.sig}"' in doc
+    assert verify(example, {key.key_id: key}) is None
+    kept = in_wgs84(example)
+    assert isinstance(kept, LocationFix)
+    assert f"{kept.lat:.9f}, {kept.lon:.9f}" in doc
