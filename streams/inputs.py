@@ -133,7 +133,7 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         metrics.UNAPPROVED.labels(name).inc()
     if w.stale(event):
         return
-    await w.publish(held.key, current, outcome)
+    await w.publish(held.key, current, outcome, held.ticket)
     if isinstance(record, LocationFix) and outcome.judged:
         await _located(w, partition, record)
     await w.finish(held.ticket)  # after everything it caused was sent

@@ -48,6 +48,7 @@ class Ticket:
     event: EventT[bytes]
     done: bool = False
     pending: int = 1  # its parts not yet done (a batched upload's fixes)
+    unstored: bool = False  # a part changed what must be stored: stored after the last
 
 
 class Rereads:
@@ -145,6 +146,10 @@ class Worker:
         ticket.pending -= 1
         if ticket.pending > 0:
             return
+        key = ticket.event.key
+        if ticket.unstored and key in self.live:  # the subject, after every part
+            self.tables["subjects"][key] = dump_state(self.live[key])
+            ticket.unstored = False
         ticket.done = True
         queue = self.tickets.get((ticket.event.message.topic, ticket.event.message.partition))
         while queue and queue[0].done:
@@ -282,10 +287,14 @@ class Worker:
         found = self.live.get(key)
         return found if found is not None else restore_state(self.tables["subjects"].get(key))
 
-    async def publish(self, key: bytes, current: SubjectState, outcome: Outcome) -> None:
+    async def publish(
+        self, key: bytes, current: SubjectState, outcome: Outcome, ticket: Ticket | None = None
+    ) -> None:
         """Publish what was decided, then keep the subject's new state (and store it when
         it must survive a restart): a failed send leaves the state as it was, so the
-        record can be applied again."""
+        record can be applied again. A record's state is stored when it is done
+        (:meth:`finish`): once for all the fixes of a batched upload, since until it is
+        acknowledged a crash delivers all of them again."""
         for alert in outcome.alerts:
             await self.topic("alerts").send(key=key, value=encode(alert))
         for entry in outcome.points:
@@ -293,7 +302,10 @@ class Worker:
         for rec in outcome.recommendations:
             await self.topic("recommendations").send(key=key, value=encode(rec))
         self.live[key] = outcome.state
-        if outcome.durable(current):
+        store = outcome.durable(current)
+        if ticket is not None:  # stored once all parts are done (:meth:`finish`)
+            ticket.unstored, store = ticket.unstored or store, False
+        if store:
             self.tables["subjects"][key] = dump_state(outcome.state)
         for alert in outcome.alerts:
             count_alert(alert)

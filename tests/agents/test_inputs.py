@@ -7,14 +7,25 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from models.events import AlertEvent, GroupFix, RegisterChanged, decode, decode_group, encode
+import msgspec
+
+from models.events import (
+    AlertEvent,
+    GroupFix,
+    RegisterChanged,
+    batch_of,
+    decode,
+    decode_group,
+    encode,
+)
+from models.signing import sign
 from register import store
 from register.core import Actor
 from streams import metrics
 from streams.pipeline import load_state
 from streams.worker import Worker
 from tests.agents.conftest import Sent, on_time
-from tests.factories import INSIDE, OUTSIDE, T0, checkin, fix, payload
+from tests.factories import INSIDE, OUTSIDE, T0, checkin, device_key, fix, payload
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
 
@@ -154,3 +165,47 @@ async def test_a_register_change_in_the_log_is_read_before_the_records_behind_it
         await ctx.put(payload(record), key=b"SS-0003", timestamp=on_time(record))
     assert sent["alerts"] == [] and sent["dead-letter"] == []  # covered by the leave
     assert [leave.id for leave in w.pipeline.registry.leaves["SS-0003"]] == [asked["leave_id"]]
+
+
+class Counting:
+    """A table that counts its writes (the changelog records a worker sends)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self.writes = table, 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        self.table[key] = value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def __getitem__(self, key: bytes) -> Any:
+        return self.table[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.table
+
+
+async def test_a_batched_upload_stores_its_subject_once_and_sets_a_bad_fix_aside(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """Five fixes, each moving 1 km (each would be stored alone), and one out of range:
+    the state is written once, after the last fix; the bad fix is dead-lettered with its
+    index; the record is acknowledged once all are done."""
+    w, sent = worker
+    table = Counting(w.tables["subjects"])
+    w.tables["subjects"] = table  # type: ignore[assignment]
+    who = "SS-0003"
+    fixes = [fix(n, n * M, (30.60 + n * 0.009, 122.30), subject=who) for n in range(5)]
+    upload = batch_of(fixes)
+    raw = [*upload.fixes, {**upload.fixes[0], "event_id": "bad", "lat": 95.0}]
+    value = encode(sign(msgspec.structs.replace(upload, fixes=raw), device_key(f"P-{who}", who)))
+    async with w.app.agents["locations"].test_context() as ctx:
+        await ctx.put(value, key=who.encode(), timestamp=on_time(fixes[-1]))
+    [(_, dead)] = sent["dead-letter"]
+    assert dead == value
+    assert sent.headers["dead-letter"][0]["ccwatch.detail"].startswith(b"fixes[5]")
+    assert table.writes == 1
+    stored = load_state(w.tables["subjects"][who.encode()])
+    assert stored.detection.track.event_id == fixes[-1].event_id
