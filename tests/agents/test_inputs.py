@@ -195,7 +195,7 @@ async def test_a_batched_upload_stores_its_subject_once_and_sets_a_bad_fix_aside
     index; the record is acknowledged once all are done."""
     w, sent = worker
     table = Counting(w.tables["subjects"])
-    w.tables["subjects"] = table  # type: ignore[assignment]
+    w.tables["subjects"] = table
     who = "SS-0003"
     fixes = [fix(n, n * M, (30.60 + n * 0.009, 122.30), subject=who) for n in range(5)]
     upload = batch_of(fixes)
