@@ -275,16 +275,19 @@ class Pipeline:
 
     def validate_positions(
         self, payload: bytes, key: bytes | None
-    ) -> list[LocationFix | Rejection]:
+    ) -> list[LocationFix | Rejection] | Rejection:
         """Fixes for the map and the subject's track: valid, and taken while an
-        e-positioning approval was in force (a fix without one is not kept)."""
+        e-positioning approval was in force (a fix without one is not kept); a
+        :class:`Rejection` of the record as a whole (a register change told in the log is
+        one: the caller waits for it)."""
         found = self.validate_locations(payload, key)
-        fixes = found if isinstance(found, list) else [found]
+        if isinstance(found, Rejection):
+            return found
         return [
             fix
             if isinstance(fix, Rejection) or self.positioned(fix.subject_id, fix.occurred_at)
             else Rejection("no_positioning_approval", "not kept: no e-positioning approval")
-            for fix in fixes
+            for fix in (found if isinstance(found, list) else [found])
         ]
 
     def validate_activity(self, payload: bytes, key: bytes | None) -> Activity | Rejection:

@@ -96,8 +96,7 @@ def test_a_bd09_fix_is_converted_at_the_door(pipeline: Pipeline) -> None:
     assert isinstance(valid, LocationFix) and valid.datum == "wgs84"
     assert geodesic((valid.lat, valid.lon), INSIDE).m < 0.01
     assert geodesic((sent.lat, sent.lon), INSIDE).m > 900
-    [position] = pipeline.validate_positions(payload(sent), b"SS-0007")  # what the map keeps
-    assert position == valid
+    assert pipeline.validate_positions(payload(sent), b"SS-0007") == [valid]  # the map's
 
 
 def test_the_fixes_of_a_batch_are_converted_each_by_its_own_datum(pipeline: Pipeline) -> None:
