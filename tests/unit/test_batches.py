@@ -60,7 +60,9 @@ def test_a_malformed_fix_is_refused_alone_with_its_index(pipeline: Pipeline) -> 
     raw[1]["lat"] = 100.0  # out of range
     raw[2]["occurred_at"] = "2026-11-29T09:00:00"  # no offset
     raw[3]["event_id"] = "bad\x00id"
+    raw.append("not a fix")  # type: ignore[arg-type]
     got = check(pipeline, upload(msgspec.structs.replace(batch, fixes=raw)))
+    assert got[4].reason == "schema_violation" and got[4].detail.startswith("fixes[4]")
     assert isinstance(got[0], LocationFix)
     reasons = [(r.reason, r.detail.split(":")[0]) for r in got[1:]]
     assert reasons[0] == ("coordinates_out_of_range", "fixes[1]")
