@@ -13,8 +13,9 @@
    (an alert on the alerts topic). With memory:// every start reads the whole changelog;
    with rocksdb:// a restart reads only what was written after the offsets it kept.
 
-Prints a table; asserts nothing. The local broker (tansu) never compacts a changelog; real
-Kafka does (docs/runbook.md, "Restart time").
+The worker ticks every second, as a production worker does every 30 s (ticks release
+records held for order). Prints a table; asserts nothing. The local broker (tansu) never
+compacts a changelog; real Kafka does (docs/runbook.md, "Restart time").
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.* helpe
 
 from kafka import KafkaProducer
 
+import ccwatch.keys
 from alerts.clock import ManualClock
 from ccwatch.broker import EmbeddedBroker
 from models.events import Activity, CheckIn, LocationFix, Rejection, Tick, decode
@@ -39,11 +41,15 @@ from streams.control import partition_of
 from streams.pipeline import Outcome, Pipeline, SubjectState, dump_state
 from streams.topics import ensure_topics
 from terminals.simulator import simulate_days
-from tests.factories import SOME_DAY, T0, keyring, registry
+from tests.factories import SOME_DAY, T0, device_secret, keyring, registry
 from tests.integration.harness import System
 from tests.integration.test_detection import fix
 from tests.integration.test_recovery import FAR_OUT, transitions
 from tests.restarts import play, timeline
+
+# The probe is signed as the tests sign (tests/conftest.py): the database this script seeds
+# enrols keys whose secrets derive from their ids.
+ccwatch.keys.secret_for = device_secret
 
 KIND: dict[str, type[Any]] = {"checkin": CheckIn, "location": LocationFix, "activity": Activity}
 OLD_SLOT = timedelta(minutes=15)
@@ -170,6 +176,7 @@ def restarts(sizes: list[int], stores: list[str]) -> None:
                     f"sqlite:///{work / 'ccwatch.db'}",
                     work,
                     table_store=store,
+                    tick_interval_s=1.0,  # as in production: ticks release held records
                 )
                 s = system.settings
                 changelog = f"{s.app_id}-subject-state-changelog"
