@@ -55,9 +55,10 @@ def digest(record: msgspec.Struct) -> int:
     UTC, fields at their default left out (so a field added to the contract later does not
     change it); not the bytes it came in (field order, spacing, offsets, unknown fields)."""
     content: list[Any] = [type(record).__name__]
-    for name, default in _fields(type(record)):
-        value = getattr(record, name)
-        if value is default or value == default or name in NOT_CONTENT:
+    for (name, default, required), value in zip(
+        _fields(type(record)), msgspec.structs.astuple(record), strict=True
+    ):
+        if (not required and (value is default or value == default)) or name in NOT_CONTENT:
             continue
         content.append(name)
         content.append(value.astimezone(UTC) if isinstance(value, datetime) else value)
@@ -66,8 +67,8 @@ def digest(record: msgspec.Struct) -> int:
 
 
 @cache
-def _fields(kind: type[msgspec.Struct]) -> list[tuple[str, Any]]:
-    return [(f.name, f.default) for f in msgspec.structs.fields(kind)]
+def _fields(kind: type[msgspec.Struct]) -> list[tuple[str, Any, bool]]:
+    return [(f.name, f.default, f.required) for f in msgspec.structs.fields(kind)]
 
 
 def judge(applied: Applied, event_id: str, content: int) -> Verdict:

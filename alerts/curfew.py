@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from geopy.distance import great_circle
 
+from alerts.geofence import metres_between
 from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.out_of_bounds import covering_leave
 from alerts.protocol import Context, Input, Step
@@ -56,7 +56,7 @@ class HomeCurfew:
         if order is None or order.home is None or order.curfew is None:
             return AwayState(), book, []
         where = (fix.lat, fix.lon, fix.accuracy_m)
-        metres = great_circle(order.home, (fix.lat, fix.lon)).meters
+        metres = metres_between(*order.home, fix.lat, fix.lon)
         if metres <= order.home_radius_m:
             if not state.raised:
                 return AwayState(), book, []

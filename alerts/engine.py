@@ -95,10 +95,21 @@ def restore(det: Detection) -> Detection:
     return msgspec.structs.replace(det, track=restored(det.track))
 
 
+_INITIAL: dict[str, Any] = {}
+
+
+def initial(detector: Detector) -> Any:
+    """A detector's state before anything happened (immutable: one shared copy)."""
+    found = _INITIAL.get(detector.name)
+    if found is None:
+        found = _INITIAL[detector.name] = detector.State()
+    return found
+
+
 def state_of(det: Detection, detector: Detector) -> Any:
     found = det.states.get(detector.name)
     if found is None:
-        return detector.State()
+        return initial(detector)
     if not isinstance(found, detector.State):  # as decoded from the table
         return msgspec.convert(found, detector.State)
     return found
@@ -243,7 +254,7 @@ def _step_all(
         after, book, more = d.step(ctx, before, book, item)
         events += more
         if after != before:
-            if after == d.State():
+            if after == initial(d):
                 states.pop(d.name, None)
             else:
                 states[d.name] = after

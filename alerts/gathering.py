@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import msgspec
-from geopy.distance import great_circle
 
+from alerts.geofence import metres_between
 from alerts.lifecycle import AlertBook, clear, raise_alert
 from alerts.policy import Thresholds
 from alerts.protocol import Context, Input, Step, Time
@@ -185,7 +185,7 @@ def group_step(
         if other == fix.subject_id:
             continue
         a, b = sorted((fix.subject_id, other))
-        metres = great_circle((fix.lat, fix.lon), (p.lat, p.lon)).meters
+        metres = metres_between(fix.lat, fix.lon, p.lat, p.lon)
         for watch in watches(a, b):
             pair = f"{a}|{b}" if watch.kind == "gathering" else f"{a}|{b}|{watch.kind}"
             found = runs.get(pair)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import msgspec
-from geopy.distance import great_circle
 
+from alerts.geofence import metres_between
 from alerts.lifecycle import AlertBook, raise_alert
 from alerts.protocol import Context, Input, Step
 from models.events import AlertType, CheckIn, LocationFix
@@ -32,7 +32,7 @@ class Kiosk(msgspec.Struct, frozen=True, omit_defaults=True):
 
 def _apart(ctx: Context, person: Presence, lat: float, lon: float, accuracy_m: float) -> float:
     """How far beyond the allowed distance the phone is (metres; > 0: separated)."""
-    metres = great_circle((person.lat, person.lon), (lat, lon)).meters
+    metres = metres_between(person.lat, person.lon, lat, lon)
     return float(metres - accuracy_m - ctx.limits.separation_m)
 
 
@@ -80,7 +80,7 @@ class Separation:
         lat: float,
         lon: float,
     ) -> Step:
-        km = great_circle((person.lat, person.lon), (lat, lon)).km
+        km = metres_between(person.lat, person.lon, lat, lon) / 1000
         book, events = raise_alert(
             ctx,
             book,

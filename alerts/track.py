@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import msgspec
-from geopy.distance import great_circle
 
+from alerts.geofence import metres_between
 from alerts.policy import Thresholds
 from models.events import DeviceEvent, LocationFix
 
@@ -81,7 +81,7 @@ def speed_kmh(track: Track, fix: LocationFix) -> float | None:
     accuracy circles; None without a previous fix or when time does not advance."""
     if track.at is None or fix.occurred_at <= track.at:
         return None
-    metres = great_circle((track.lat, track.lon), (fix.lat, fix.lon)).meters
+    metres = metres_between(track.lat, track.lon, fix.lat, fix.lon)
     metres = max(0.0, metres - track.accuracy_m - fix.accuracy_m)
     hours = (fix.occurred_at - track.at) / timedelta(hours=1)
     return float(metres / 1000 / hours)
@@ -130,7 +130,7 @@ def _moves(track: Track, fix: LocationFix, limits: Thresholds) -> bool:
         return False
     if fix.occurred_at - track.at >= timedelta(seconds=limits.position_refresh_s):
         return True
-    metres = great_circle((track.lat, track.lon), (fix.lat, fix.lon)).meters
+    metres = metres_between(track.lat, track.lon, fix.lat, fix.lon)
     return bool(metres > limits.position_step_m)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -114,7 +115,12 @@ def periods_ending_in(month: str, period: Period) -> list[Span]:
 
 def period_containing(when: datetime, period: Period) -> Span:
     """The reporting period of a kind that holds ``when`` (local)."""
-    day = local(when).date()
+    return _period_of(local(when).date(), period)
+
+
+@lru_cache(maxsize=4096)
+def _period_of(day: date, period: Period) -> Span:
+    """The period of a local day (kept: every fix asks for its check-in deadline)."""
     if period == "week":
         monday = day - timedelta(days=day.weekday())
         year, week, _ = day.isocalendar()
