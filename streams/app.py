@@ -107,6 +107,7 @@ def build_worker(settings: Settings, clock: Clock | None = None, fresh: bool = F
         w.assigned.clear()
         w.flows.clear()  # held records are not acknowledged: delivered again to the owner
         w.tickets.clear()
+        w.validated.clear()
 
     for module in (inputs, gathering, ticks, outputs, timers, watchdog):
         module.register(w)

@@ -34,6 +34,7 @@ from streams.pipeline import Step
 from streams.worker import Ticket, Worker, log
 
 V = TypeVar("V", CheckIn, LocationFix, Activity, Decision, AlertAction, DeviceEvent)
+SHARED = "locations"  # the input whose validations the map's sink takes (Worker.validated)
 MAX_HELD = 200_000  # records a worker holds for order; past it the oldest go regardless
 
 
@@ -67,6 +68,8 @@ def _agent(
             msg, ticket = event.message, w.deliver(manual, event)
             w.delivered(msg.topic, msg.partition, msg.offset)
             valid = validate(event.value, event.key)
+            if name == SHARED:  # the map's sink reads these records too
+                w.validated.put(msg.partition, msg.offset, valid)
             if isinstance(valid, Rejection):
                 if not await w.told(event):  # a register change: what follows waits for it
                     await w.dead_letter(event, valid)

@@ -40,11 +40,16 @@ def register(w: Worker) -> None:
     )
     # The map's positions: valid fixes straight from the input topic (its input agent
     # dead-letters the others), so a crash or an outage loses none; a fix taken without an
-    # e-positioning approval is not kept.
+    # e-positioning approval is not kept. The input agent's validation is taken when it
+    # validated the record first.
     _sink(
         w,
         "locations",
-        lambda event: w.pipeline.validate_positions(event.value, event.key),
+        lambda event: w.pipeline.validate_positions(
+            event.value,
+            event.key,
+            w.validated.take(event.message.partition, event.message.offset),
+        ),
         w.sink.write_positions,
         dead_letter_invalid=False,
         agent="positions-sink",

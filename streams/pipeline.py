@@ -274,13 +274,18 @@ class Pipeline:
         ]
 
     def validate_positions(
-        self, payload: bytes, key: bytes | None
+        self,
+        payload: bytes,
+        key: bytes | None,
+        found: LocationFix | Rejection | list[LocationFix | Rejection] | None = None,
     ) -> list[LocationFix | Rejection] | Rejection:
         """Fixes for the map and the subject's track: valid, and taken while an
         e-positioning approval was in force (a fix without one is not kept); a
         :class:`Rejection` of the record as a whole (a register change told in the log is
-        one: the caller waits for it)."""
-        found = self.validate_locations(payload, key)
+        one: the caller waits for it). ``found``: the record's :meth:`validate_locations`,
+        when already known."""
+        if found is None:
+            found = self.validate_locations(payload, key)
         if isinstance(found, Rejection):
             return found
         return [

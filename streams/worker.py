@@ -89,6 +89,29 @@ class Rereads:
         await self._read()
 
 
+class Validated:
+    """Records of an input validated by its agent, by partition and offset, for the map's
+    sink reading the same log: the decoding, signature check and datum conversion done once,
+    not twice. Bounded: a record the sink reaches first, or after its entry was dropped, it
+    validates itself (the same answer)."""
+
+    KEEP = 20_000  # records (a few seconds of a loaded worker's input)
+
+    def __init__(self) -> None:
+        self._found: OrderedDict[tuple[int, int], Any] = OrderedDict()
+
+    def put(self, partition: int, offset: int, valid: Any) -> None:
+        self._found[partition, offset] = valid
+        while len(self._found) > self.KEEP:
+            self._found.popitem(last=False)
+
+    def take(self, partition: int, offset: int) -> Any | None:
+        return self._found.pop((partition, offset), None)
+
+    def clear(self) -> None:
+        self._found.clear()
+
+
 @dataclass
 class Worker:
     app: faust.App
@@ -116,6 +139,8 @@ class Worker:
     # When each partition was first seen since its assignment (monotonic seconds).
     assigned: dict[int, float] = field(default_factory=dict)
     rereads: Rereads = field(init=False)
+    # The locations agent's validations, for the map's sink (it reads the same records).
+    validated: Validated = field(default_factory=Validated)
 
     def __post_init__(self) -> None:
         self.rereads = Rereads(self.reload_registry)

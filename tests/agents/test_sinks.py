@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from models.events import encode
 from models.records import PointsEntryRow, Position
 from streams import metrics
-from streams.worker import Worker
+from streams.worker import Validated, Worker
 from tests.agents.conftest import Sent
-from tests.factories import INSIDE, approved, fix, payload, points_entry
+from tests.factories import INSIDE, T0, approved, fix, payload, points_entry
 
 M = timedelta(minutes=1)
 
@@ -122,3 +122,28 @@ async def test_the_map_reads_on_while_the_database_is_away(
                 break
     lock.close()
     assert count(w, Position) == 40
+
+
+async def test_the_map_takes_the_fixes_its_input_agent_validated(
+    worker: tuple[Worker, Sent],
+) -> None:
+    """The locations agent's validation of a record is the sink's: it is not done twice
+    (the sink validates a record only when it reaches it first)."""
+    w, _ = worker
+    shared = fix(7, 7 * M, INSIDE)
+    w.validated.put(0, 0, [shared])  # what the input agent found at partition 0, offset 0
+    async with w.app.agents["positions-sink"].test_context() as ctx:
+        await ctx.put(payload(fix(0, 0 * M, INSIDE)), key=b"SS-0007", partition=0)  # offset 0
+        await ctx.put(payload(fix(1, M, INSIDE)), key=b"SS-0007", partition=0)  # offset 1
+        await asyncio.sleep(4 * w.settings.sink_batch_window_s)
+    with Session(w.sink.engine) as session:
+        kept = set(session.scalars(select(Position.at)))
+    assert kept == {T0 + 7 * M, T0 + M}  # the shared fix's time, not its record's (T0)
+    assert w.validated.take(0, 0) is None  # taken once
+
+
+def test_validations_kept_for_the_sink_are_bounded() -> None:
+    kept = Validated()
+    for offset in range(Validated.KEEP + 10):
+        kept.put(1, offset, offset)
+    assert kept.take(1, 0) is None and kept.take(1, Validated.KEEP + 9) == Validated.KEEP + 9
