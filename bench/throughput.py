@@ -23,18 +23,23 @@ from the beginning (no consumer group, or a fresh one):
 2. ``no-op Faust agent`` (bench/drain.py): a faust-streaming app whose agent only iterates the
    stream, on the single backlog: the framework's floor. The ratio column divides every
    row's fixes/s by this row's.
-3. ``ccwatch worker, single``: ``ccwatch worker`` (every detector, the state table, sinks to
+3. ``ccwatch core alone``: ccwatch's own work on the single backlog in the benchmark's
+   process, without Kafka: each record validated (decoded, signature, datum) and applied
+   to its subject's state by the pure pipeline (every detector, the ledger), as the worker
+   does. What the worker adds to this is the framework's and the state table's cost.
+4. ``ccwatch worker, single``: ``ccwatch worker`` (every detector, the state table, sinks to
    its own copy of the SQLite database, metrics) on the single backlog.
-4. ``ccwatch worker, batched``: the same on the batched backlog, counted in fixes (the
+5. ``ccwatch worker, batched``: the same on the batched backlog, counted in fixes (the
    worker's ``ccwatch_events_consumed_total{topic="locations",outcome="ok"}`` counts each fix
    of a batch), not records.
 
 Rates run from the first record a process has to the last (start-up and the consumer
-group's join are left out): in-process counters for rows 1-2, the worker's own /metrics
-polled every 0.5 s for rows 3-4 (each scrape costs the worker about 10 ms of its one core;
-polled every 0.1 s, scrapes took a tenth of it). Microseconds per fix are wall time per fix in that one
-process. Peak RSS is the kernel's high-water mark of the consuming process (VmHWM, read
-just before it is stopped; elsewhere than Linux, the largest RSS psutil sampled). The
+group's join are left out): in-process counters for rows 1-3, the worker's own /metrics
+polled every 0.5 s for rows 4-5 (each scrape costs the worker about 10 ms of its one core;
+polled every 0.1 s, scrapes took a tenth of it). Microseconds per fix are wall time per
+fix in that one process. Peak RSS is the kernel's high-water mark of the consuming process
+(VmHWM, read just before it is stopped; elsewhere than Linux, the largest RSS psutil
+sampled). The
 children run uvloop where it is installed, as the worker does. Under the table, the
 worker's counters show what its fixes became (dead-lettered, duplicates, without
 positioning approval: none are expected).
@@ -72,6 +77,7 @@ from population import add_subjects, approve_positioning  # bench/ is on the pat
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
+from alerts.clock import SystemClock
 from ccwatch.broker import EmbeddedBroker, free_port
 from ccwatch.keys import enrol_missing, keyring
 from ccwatch.seed import seed
@@ -81,6 +87,9 @@ from models.events import LocationFix, batch_of, encode
 from models.limits import MAX_BATCH_FIXES
 from models.localtime import local
 from models.signing import sign
+from scoring.rules import load_ruleset
+from streams.app import first_registry
+from streams.pipeline import EMPTY_STATE, Pipeline, SubjectState
 from streams.topics import ensure_topics
 
 DEFAULTS = {"fixes": 200_000, "subjects": 10_000}
@@ -286,6 +295,26 @@ def ccwatch_worker(
     return row
 
 
+def core_alone(url: str, work: Path, records: list[tuple[str, bytes]]) -> Row:
+    """ccwatch's own work per fix, in this process and without Kafka: each record of the
+    single backlog validated (decoded, signature, datum) and applied to its subject's
+    state (every detector, the ledger), in the backlog's order, as the worker does."""
+    engine = make_engine(url)
+    clock = SystemClock()
+    registry = first_registry(engine, work / "core-registry.json")
+    pipeline = Pipeline(registry, load_ruleset(), clock, Settings().max_clock_skew_s)
+    states: dict[str, SubjectState] = {}
+    received = clock.now()  # the broker's timestamp the worker would see: a day late
+    began = time.perf_counter()
+    for key, value in records:
+        fix = pipeline.validate_locations(value, key.encode())
+        assert isinstance(fix, LocationFix), fix
+        states[key] = pipeline.apply_location(states.get(key, EMPTY_STATE), fix, received).state
+    seconds = time.perf_counter() - began
+    engine.dispose()
+    return Row("ccwatch core alone", "in-process", len(records), len(records), seconds, 0)
+
+
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -297,9 +326,10 @@ def table(rows: list[Row], floor: float) -> list[str]:
     lines = [head, "-" * len(head)]
     for r in rows:
         us = 1e6 / r.rate if r.rate else math.inf
+        rss = f"{r.peak_rss / 2**20:.0f}" if r.peak_rss else "-"  # (in-process: not its own)
         lines.append(
             f"{r.name:<24} {r.backlog:<12} {r.records:>9,} {r.fixes:>11,} {r.seconds:>8.2f} "
-            f"{r.rate:>9,.0f} {us:>8.1f} {r.peak_rss / 2**20:>11.0f} "
+            f"{r.rate:>9,.0f} {us:>8.1f} {rss:>11} "
             f"{r.rate / floor if floor else math.nan:>8.2f}"
         )
     return lines
@@ -382,11 +412,8 @@ def main() -> None:
         in_time_order = sorted(
             (f for u in sent for f in u), key=lambda f: (f.occurred_at, f.subject_id)
         )
-        singles = produce(
-            broker.bootstrap,
-            single_topic,
-            ((f.subject_id, encode(sign(f, keys[f.device_id]))) for f in in_time_order),
-        )
+        single_records = [(f.subject_id, encode(sign(f, keys[f.device_id]))) for f in in_time_order]
+        singles = produce(broker.bootstrap, single_topic, single_records)
         say(f"produced {singles:,} single fixes in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         when_complete = sorted(sent, key=lambda u: (u[-1].occurred_at, u[0].subject_id))
@@ -410,6 +437,8 @@ def main() -> None:
             if got["records"] < singles:
                 row.notes.append(f"stalled: got {got['records']:,} of {singles:,} records")
             rows.append(row)
+        say("measuring: ccwatch core alone")
+        rows.append(core_alone(url, work, single_records))
         for backlog, records in (("single", singles), ("batched", batches)):
             say(f"measuring: ccwatch worker, {backlog}")
             label = "single" if backlog == "single" else f"batched {args.batch}"
