@@ -116,7 +116,7 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
         return  # not acknowledged: the partition's owner applies it
     judged = current.detection.at
     if judged is not None and record.occurred_at < judged:
-        metrics.LATE.labels(name).inc()  # event time already judged past it
+        metrics.child(metrics.LATE, name).inc()  # event time already judged past it
     try:
         outcome = held.apply(current, record, received_at(event))
     except Exception as exc:  # a bug must not stop the partition: park the record
@@ -127,20 +127,20 @@ async def _apply(w: Worker, partition: int, held: Held) -> None:
     if outcome.rejected is not None:
         await w.dead_letter(event, outcome.rejected)
     elif outcome.duplicate:  # a retry or a redelivery: already applied
-        metrics.DUPLICATES.labels(name).inc()
+        metrics.child(metrics.DUPLICATES, name).inc()
     else:
-        metrics.EVENTS.labels(name, "ok", "").inc()
+        metrics.child(metrics.EVENTS, name, "ok", "").inc()
     if outcome.late:
-        metrics.LATE_ARRIVALS.labels(name).inc()
+        metrics.child(metrics.LATE_ARRIVALS, name).inc()
     if outcome.unapproved:
-        metrics.UNAPPROVED.labels(name).inc()
+        metrics.child(metrics.UNAPPROVED, name).inc()
     if w.stale(event):
         return
     await w.publish(held.key, current, outcome, held.ticket)
     if isinstance(record, LocationFix) and outcome.judged:
         await _located(w, partition, record)
     await w.finish(held.ticket)  # after everything it caused was sent
-    metrics.PROCESSING.labels(name).observe(time.perf_counter() - started)
+    metrics.child(metrics.PROCESSING, name).observe(time.perf_counter() - started)
 
 
 def received_at(event: EventT[bytes]) -> datetime | None:

@@ -85,3 +85,10 @@ def test_the_known_sinks_and_timers_are_the_registered_ones(
     )
     assert sorted(sinks) == sorted(metrics.SINKS)
     assert sorted(timers) == sorted(metrics.TIMERS)
+
+
+def test_a_child_looked_up_once_is_the_metrics_own() -> None:
+    """What the hot path counts (metrics.child) is what /metrics shows."""
+    kept = metrics.child(metrics.EVENTS, "locations", "ok", "")
+    assert kept is metrics.child(metrics.EVENTS, "locations", "ok", "")
+    assert kept is metrics.EVENTS.labels("locations", "ok", "")
