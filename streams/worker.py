@@ -95,21 +95,32 @@ class Validated:
     not twice. Bounded: a record the sink reaches first, or after its entry was dropped, it
     validates itself (the same answer)."""
 
-    KEEP = 20_000  # records (a few seconds of a loaded worker's input)
+    KEEP = 20_000  # fixes (a few seconds of a loaded worker's input, about 10 MB)
 
     def __init__(self) -> None:
         self._found: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self._fixes = 0
 
     def put(self, partition: int, offset: int, valid: Any) -> None:
         self._found[partition, offset] = valid
-        while len(self._found) > self.KEEP:
-            self._found.popitem(last=False)
+        self._fixes += _weight(valid)
+        while self._fixes > self.KEEP:
+            _, dropped = self._found.popitem(last=False)
+            self._fixes -= _weight(dropped)
 
     def take(self, partition: int, offset: int) -> Any | None:
-        return self._found.pop((partition, offset), None)
+        found = self._found.pop((partition, offset), None)
+        if found is not None:
+            self._fixes -= _weight(found)
+        return found
 
     def clear(self) -> None:
         self._found.clear()
+        self._fixes = 0
+
+
+def _weight(valid: Any) -> int:
+    return len(valid) if isinstance(valid, list) else 1
 
 
 @dataclass

@@ -142,8 +142,13 @@ async def test_the_map_takes_the_fixes_its_input_agent_validated(
     assert w.validated.take(0, 0) is None  # taken once
 
 
-def test_validations_kept_for_the_sink_are_bounded() -> None:
+def test_validations_kept_for_the_sink_are_bounded_in_fixes() -> None:
     kept = Validated()
     for offset in range(Validated.KEEP + 10):
         kept.put(1, offset, offset)
     assert kept.take(1, 0) is None and kept.take(1, Validated.KEEP + 9) == Validated.KEEP + 9
+    kept.clear()
+    batch = list(range(30))  # an upload's fixes weigh 30
+    for offset in range(Validated.KEEP // 30 + 5):
+        kept.put(2, offset, batch)
+    assert kept.take(2, 4) is None and kept.take(2, 5) == batch
