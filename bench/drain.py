@@ -36,7 +36,8 @@ def _fast_loop() -> None:
         uvloop.install()
 
 
-def _write(path: Path, result: dict[str, Any]) -> None:
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    """Write ``result`` to ``path`` at once (a reader never sees half of it)."""
     part = path.with_suffix(".part")
     part.write_text(json.dumps(result))
     part.rename(path)
@@ -92,7 +93,7 @@ def _noop(args: argparse.Namespace) -> None:
 
     def report() -> None:
         if not out.exists():
-            _write(
+            write_json(
                 out,
                 {
                     "records": seen["count"],
@@ -133,7 +134,7 @@ def main() -> None:
     if args.kind == "raw":
         _fast_loop()
         result = asyncio.run(_raw(args.bootstrap, args.topic, args.partitions, args.expect))
-        _write(Path(args.out), result)
+        write_json(Path(args.out), result)
     else:
         _noop(args)
 

@@ -75,6 +75,7 @@ from drain import SESSION_TIMEOUT_S, STALL_S
 from kafka import KafkaProducer
 from population import add_subjects, approve_positioning  # bench/ is on the path as a script
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sqlalchemy.orm import Session
 
 from alerts.clock import SystemClock
@@ -96,6 +97,7 @@ DEFAULTS = {"fixes": 200_000, "subjects": 10_000}
 SHORT = {"fixes": 5_000, "subjects": 500}
 EVERY = timedelta(seconds=60)  # between a subject's fixes: the jitter below stays plausible
 POLL_S = 0.5
+IN_COUNTY = (30.712, 122.451)  # Shengsi's main island
 STARTED = time.monotonic()
 T = TypeVar("T")
 
@@ -116,21 +118,33 @@ def uploads(
         who, first = people[c % len(people)], c // len(people) * batch
         out.append(
             [
-                LocationFix(
-                    event_id=f"{who}-{n}",
-                    subject_id=who,
-                    device_id=f"P-{who}",
-                    occurred_at=start + n * EVERY,
-                    lat=30.712 + rng.uniform(-0.003, 0.003),
-                    lon=122.451 + rng.uniform(-0.003, 0.003),
-                    accuracy_m=15.0,
-                    source="gps",
-                    battery_pct=80,
-                )
+                located(f"{who}-{n}", who, start + n * EVERY, rng)
                 for n in range(first, first + min(batch, fixes - c * batch))
             ]
         )
     return out
+
+
+def located(
+    event_id: str,
+    who: str,
+    at: datetime,
+    rng: random.Random,
+    where: tuple[float, float] = IN_COUNTY,
+) -> LocationFix:
+    """An unsigned GPS fix of ``who``'s phone (``P-<who>``) at ``at``, within a few hundred
+    metres of ``where`` (by default inside the county)."""
+    return LocationFix(
+        event_id=event_id,
+        subject_id=who,
+        device_id=f"P-{who}",
+        occurred_at=at,
+        lat=where[0] + rng.uniform(-0.003, 0.003),
+        lon=where[1] + rng.uniform(-0.003, 0.003),
+        accuracy_m=15.0,
+        source="gps",
+        battery_pct=80,
+    )
 
 
 def produce(bootstrap: str, topic: str, records: Iterable[tuple[str, bytes]]) -> int:
@@ -175,12 +189,17 @@ def high_water(pid: int, sampled: int) -> int:
     return sampled
 
 
+def spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with its output (both streams) in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
 def run(
     cmd: list[str], env: dict[str, str], log: Path, done: Callable[[], T | None], limit_s: float
 ) -> tuple[T, int]:
     """Start ``cmd``, wait until ``done()`` answers, stop it; the answer and its peak RSS."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = spawn(cmd, env, log)
     deadline, sampled, watched = time.monotonic() + limit_s, 0, psutil.Process(proc.pid)
     try:
         while (answer := done()) is None:
@@ -221,23 +240,33 @@ WORKER_COUNTS = {  # (sample name, outcome or None): what the worker made of the
 }
 
 
-def worker_counts(port: int) -> dict[str, float] | None:
+def samples(port: int) -> list[Sample] | None:
+    """Every sample of a worker's /metrics, or None while it does not answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             text = r.read().decode()
     except OSError:
         return None
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def worker_counts(port: int) -> dict[str, float] | None:
+    """What a worker made of the fixes so far (:data:`WORKER_COUNTS`), from its /metrics."""
+    got = samples(port)
+    if got is None:
+        return None
     counts = dict.fromkeys(WORKER_COUNTS, 0.0)
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.labels.get("topic") != "locations":
-                continue
-            for what, (name, outcome) in WORKER_COUNTS.items():
-                got = s.labels.get("outcome")
-                if s.name == name and (
-                    outcome is None or got == outcome or (outcome == "!ok" and got != "ok")
-                ):
-                    counts[what] += s.value
+    for s in got:
+        if s.labels.get("topic") != "locations":
+            continue
+        for what, (name, outcome) in WORKER_COUNTS.items():
+            got_outcome = s.labels.get("outcome")
+            if s.name == name and (
+                outcome is None
+                or got_outcome == outcome
+                or (outcome == "!ok" and got_outcome != "ok")
+            ):
+                counts[what] += s.value
     return counts
 
 
@@ -265,10 +294,9 @@ class Watch:
         return True if settled >= self.fixes or now - self.last[0] > STALL_S else None
 
 
-def ccwatch_worker(
-    name: str, settings: Settings, fixes: int, records: int, backlog: str, work: Path
-) -> Row:
-    env = {
+def worker_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with ``settings`` as ``CCWATCH_*`` variables."""
+    return {
         **os.environ,
         **{
             f"CCWATCH_{k.upper()}": str(v)
@@ -276,6 +304,12 @@ def ccwatch_worker(
             if v is not None
         },
     }
+
+
+def ccwatch_worker(
+    name: str, settings: Settings, fixes: int, records: int, backlog: str, work: Path
+) -> Row:
+    env = worker_env(settings)
     watch = Watch(settings.metrics_port, fixes)
     cmd = [sys.executable, "-m", "ccwatch", "worker"]
     _, peak = run(cmd, env, work / f"{name}.log", watch, 120 + fixes / 200)
