@@ -103,6 +103,13 @@ class Officer(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(64))
 
 
+def supervised_until(ends_on: date, released_on: date | None) -> date:
+    """A subject's last day under supervision: the term's end, or the day before a release."""
+    if released_on is None:
+        return ends_on
+    return min(ends_on, released_on - timedelta(days=1))
+
+
 class Subject(TimestampMixin, Base):
     """A person serving a community sentence (社区矫正对象) and their supervision period."""
 
@@ -148,9 +155,7 @@ class Subject(TimestampMixin, Base):
 
     def last_day(self) -> date:
         """The last day under supervision: the term's end, or the day before a release."""
-        if self.released_on is None:
-            return self.ends_on
-        return min(self.ends_on, self.released_on - timedelta(days=1))
+        return supervised_until(self.ends_on, self.released_on)
 
     office: Mapped[Office] = relationship(back_populates="subjects")
 
