@@ -78,7 +78,8 @@ def _change(kind: str, subject_id: str | None, do: Callable[[Settings], T]) -> T
             return done
         except KafkaError:
             pass
-    _console().print("workers will read the change at their next refresh (30 s)", style="yellow")
+    every = f"{settings.registry_refresh_s:g} s"
+    _console().print(f"workers read the change at their next refresh ({every})", style="yellow")
     return done
 
 
