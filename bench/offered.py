@@ -31,7 +31,8 @@ Columns (one row per run):
   (their ``ccwatch_events_consumed_total{topic="locations"}``, plus duplicates; polled every
   second); ``growth``: the slope of the backlog (fixes sent less fixes applied, which
   counts records on the broker and records the worker holds for order) over that half;
-  ``held``: yes when every fix sent was applied within 15 s (or 5% of the sending time,
+  ``held``: yes when the backlog grew by less than 5% of the rate over the second half
+  and every fix sent was applied within 15 s (or 5% of the sending time,
   if longer) after the last send: the backlog may rise in stalls, but does not grow.
 - ``alerts``: ``opened`` out_of_bounds alerts read back from the alerts topic, of those
   expected (one per alerting subject whose first upload was sent).
@@ -104,7 +105,8 @@ TARGET = 11_700  # fixes/s: 700,000 subjects, a fix a minute (issue 15)
 FAR_OUT = (30.400, 122.300)  # far outside the county (as tests/integration/test_recovery.py)
 FETCH_MAX_WAIT_MS = 1500  # what faust-streaming gives its aiokafka consumer
 SHORT = {"rate": 200.0, "minutes": 0.25}
-HELD_DRAIN_S = 15.0  # held: every fix applied this long after the last send...
+HELD_GROWTH_SHARE = 0.05  # held: the backlog grew by less than this share of the rate...
+HELD_DRAIN_S = 15.0  # ...and every fix was applied this long after the last send...
 HELD_DRAIN_SHARE = 0.05  # ...or this share of the sending time, if longer
 TICK_SPAN_S = 1.0
 
@@ -282,10 +284,13 @@ class Result:
     @property
     def held(self) -> bool:
         """Every fix was applied within ``HELD_DRAIN_S`` (or ``HELD_DRAIN_SHARE`` of the
-        sending time, if longer) after the last was sent: stalls the worker recovers from
-        are allowed, a backlog that grows is not."""
+        sending time, if longer) after the last was sent, and over the second half the
+        backlog grew by less than ``HELD_GROWTH_SHARE`` of the rate: stalls the worker
+        recovers from are allowed, a backlog that grows is not (a short run's growth may
+        still drain within the limit)."""
         limit = max(HELD_DRAIN_S, HELD_DRAIN_SHARE * self.seconds)
-        return self.sent > 0 and self.drained_s is not None and self.drained_s <= limit
+        drained = self.drained_s is not None and self.drained_s <= limit
+        return self.sent > 0 and drained and self.growth <= HELD_GROWTH_SHARE * self.rate
 
 
 def quantile(values: list[float], q: float) -> float:

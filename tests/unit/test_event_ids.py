@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import msgspec
 import pytest
 
-from alerts.applied import Applied, Keep, digest, judge, remember
+from alerts.applied import Applied, Keep, Seen, digest, judge, remember
 from alerts.clock import ManualClock
 from models.datum import wgs84_to_gcj02
 from models.events import AlertAction, LocationFix, decode, encode
@@ -56,10 +57,31 @@ def test_the_memory_is_bounded_by_count_and_by_event_time_per_input() -> None:
     for n in range(5):
         memory = remember(memory, "locations", f"f{n}", n, T0 + n * M, keep)
     memory = remember(memory, "checkins", "c1", 9, T0 - 24 * H, Keep(86400 * 3, 3))
-    assert sorted(memory.ids["locations"]) == ["f2", "f3", "f4"]  # the newest 3
+    assert [judge(memory, f"f{n}", n) for n in range(5)] == ["new"] * 2 + ["duplicate"] * 3
+    assert len(memory.ids["locations"]) == 3  # the newest 3
     memory = remember(memory, "locations", "f9", 9, T0 + 2 * H, keep)
-    assert sorted(memory.ids["locations"]) == ["f9"]  # the others are over an hour older
+    assert len(memory.ids["locations"]) == 1  # the others are over an hour older
+    assert judge(memory, "f4", 4) == "new" and judge(memory, "f9", 9) == "duplicate"
     assert judge(memory, "c1", 9) == "duplicate"  # each input has its own bound
+
+
+def test_an_id_is_remembered_in_a_dozen_bytes_whatever_its_length() -> None:
+    """A subject remembers an hour of fix ids: kept short, 700,000 subjects' state stays
+    under 2 GB (docs/runbook.md, Restart time)."""
+    memory = Applied()
+    for n in range(60):
+        at = T0 + n * M
+        memory = remember(memory, "locations", str(uuid.uuid4()), 2**63 + n, at, Keep(3600, 120))
+    assert len(msgspec.msgpack.encode(memory)) / 60 <= 30  # bytes an id (a UUID: 36 chars)
+
+
+def test_ids_remembered_whole_before_still_tell_repeats() -> None:
+    """States written before ids were kept short still tell duplicates and conflicts."""
+    before = Applied({"locations": {"fix-SS-0007-1": Seen(123, T0)}})
+    assert judge(before, "fix-SS-0007-1", 123) == "duplicate"
+    assert judge(before, "fix-SS-0007-1", 9) == "conflict"
+    again = remember(before, "locations", "fix-SS-0007-1", 123, T0, Keep(3600, 10))
+    assert len(again.ids["locations"]) == 1  # not remembered twice
 
 
 # the pipeline ---------------------------------------------------------------------------
