@@ -385,15 +385,7 @@ def delay(work: Path) -> None:
     )
     ensure_topics(broker.bootstrap, settings.topics.all(), settings.partitions)
     ready = work / "ready"
-    env = {
-        **os.environ,
-        **{
-            f"CCWATCH_{k.upper()}": str(v)
-            for k, v in settings.model_dump().items()
-            if v is not None
-        },
-        "CCWATCH_READY_FILE": str(ready),
-    }
+    env = {**os.environ, **settings.environment(), "CCWATCH_READY_FILE": str(ready)}
     with (work / "worker.log").open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "ccwatch", "worker"],

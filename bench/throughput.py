@@ -296,14 +296,7 @@ class Watch:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """This process's environment with ``settings`` as ``CCWATCH_*`` variables."""
-    return {
-        **os.environ,
-        **{
-            f"CCWATCH_{k.upper()}": str(v)
-            for k, v in settings.model_dump().items()
-            if v is not None
-        },
-    }
+    return {**os.environ, **settings.environment()}
 
 
 def ccwatch_worker(

@@ -185,6 +185,14 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'ccwatch.db'}")
         return self
 
+    def environment(self) -> dict[str, str]:
+        """These settings as ``CCWATCH_*`` variables, for a process started with them (a
+        worker a test or a benchmark starts)."""
+        prefix = self.model_config.get("env_prefix", "")
+        return {
+            f"{prefix}{k.upper()}": str(v) for k, v in self.model_dump().items() if v is not None
+        }
+
     def shown(self) -> dict[str, object]:
         """The values to print or log: the database URL without its password (``ccwatch
         settings`` prints these)."""

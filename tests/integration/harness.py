@@ -75,15 +75,7 @@ class System:
         n = len(self.workers)
         ready = self.workdir / f"ready-{n}"
         ready.unlink(missing_ok=True)
-        env = {
-            **os.environ,
-            **{
-                f"CCWATCH_{k.upper()}": str(v)
-                for k, v in self.settings.model_dump().items()
-                if v is not None
-            },
-            "CCWATCH_READY_FILE": str(ready),
-        }
+        env = {**os.environ, **self.settings.environment(), "CCWATCH_READY_FILE": str(ready)}
         if app_id:
             env["CCWATCH_APP_ID"] = app_id
         env.update({f"CCWATCH_{k.upper()}": v for k, v in env_over.items()})

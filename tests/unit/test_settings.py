@@ -51,3 +51,13 @@ def test_the_default_database_lives_in_the_data_folder(
     assert Settings().database_url == f"sqlite:///{tmp_path / 'ccwatch.db'}"
     monkeypatch.setenv("CCWATCH_DATABASE_URL", "sqlite:///var/replay.db")  # as given
     assert Settings().database_url == "sqlite:///var/replay.db"
+
+
+def test_settings_handed_to_a_child_process_read_back_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What a test or a benchmark gives a worker process: its settings as variables."""
+    given = Settings(data_dir=tmp_path, partitions=8, tick_interval_s=1.5, topic_prefix="x")
+    for name, value in given.environment().items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == given
