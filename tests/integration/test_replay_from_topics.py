@@ -3,6 +3,7 @@ states, ticks and an officer's verification included) and the same points entrie
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
@@ -77,11 +78,22 @@ def test_replay_from_the_topics_gives_the_live_alerts_and_entries(system: System
         60,
     )
     attempts = iter(range(100))
-    live = system.wait_for(
-        "live and replayed to agree",
-        lambda: (now := decided(system.engine)) == replayed(system, next(attempts)) and now,
-        180,  # each attempt migrates, seeds and replays a fresh database: seconds each
-    )
-    alerts, entries = live
+    differences: list[str] = []
+
+    def agreed() -> tuple[set[tuple[str, str, str]], set[str]] | None:
+        now, then = decided(system.engine), replayed(system, next(attempts))
+        if now == then:
+            return now
+        differences.append(
+            f"{time.strftime('%H:%M:%S')} live only: {now[0] - then[0]} {now[1] - then[1]};"
+            f" replayed only: {then[0] - now[0]} {then[1] - now[1]}"
+        )
+        return None
+
+    try:
+        # each attempt migrates, seeds and replays a fresh database: seconds each
+        alerts, entries = system.wait_for("live and replayed to agree", agreed, 180)
+    except AssertionError as e:
+        raise AssertionError("\n".join(differences[-5:])) from e
     assert len(alerts) > 5 and {a[1] for a in alerts} >= {"out_of_bounds", "signal_lost"}
     assert any(e for e in entries)
