@@ -362,7 +362,7 @@ def replay(
 
     from ccwatch.seed import seed as seed_db
     from models.db import make_engine, migrate
-    from streams.replay import read_log, read_topics, replay_into
+    from streams.replay import IncompleteRead, read_log, read_topics, replay_into
 
     s = Settings()
     if (from_file is None) == (not from_topics):
@@ -376,11 +376,15 @@ def replay(
     else:
         _require_broker(s)
         records = read_topics(s.kafka_bootstrap, s.topics, s.partitions)
-    with progress() as bar:
-        task = bar.add_task("replaying", total=None)
-        result = replay_into(
-            engine, s, records, month or [], progress=lambda n: bar.advance(task, n)
-        )
+    try:
+        with progress() as bar:
+            task = bar.add_task("replaying", total=None)
+            result = replay_into(
+                engine, s, records, month or [], progress=lambda n: bar.advance(task, n)
+            )
+    except IncompleteRead as e:  # read before anything is written: the database is as seeded
+        console.print(f"replay stopped, nothing written: {e}", style="red")
+        raise typer.Exit(1) from None
     console.print(
         f"applied {result.applied} events, rejected {result.rejected}; closed "
         f"{result.months}; {result.entries} points entries, {result.alerts} alert "

@@ -90,12 +90,22 @@ def read_log(path: Path) -> Iterator[LogRecord]:
                 )
 
 
+READ_IDLE_S = 30.0  # how long a read of the topics waits for a record before it gives up
+
+
+class IncompleteRead(RuntimeError):
+    """The topics could not be read to their end: replaying part of a log decides wrong."""
+
+
 def read_topics(
-    bootstrap: str, topics: TopicNames, partitions: int, idle_s: float = 5.0
+    bootstrap: str, topics: TopicNames, partitions: int, idle_s: float | None = None
 ) -> Iterator[LogRecord]:
     """Every record the input topics held when the read began: each partition is read up
     to the high watermark its first fetch reported (ticks keep coming while workers run,
-    so "until nothing arrives" might never end); ``idle_s`` without records ends it too."""
+    so "until nothing arrives" might never end). Raises :class:`IncompleteRead` when a
+    partition has not reached its end (or not answered at all) after ``idle_s`` without a
+    record (by default :data:`READ_IDLE_S`)."""
+    idle_s = READ_IDLE_S if idle_s is None else idle_s
     names = {f"{topics.prefix}.{kind}": kind for kind in KINDS}
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -109,7 +119,7 @@ def read_topics(
     ends: dict[TopicPartition, int] = {}
     try:
         quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s:
+        while True:
             batches = consumer.poll(timeout_ms=200)
             for tp in parts:
                 high = consumer.highwater(tp)
@@ -122,10 +132,23 @@ def read_topics(
                         stamp = rec.timestamp  # ms since the epoch
                         received = datetime.fromtimestamp(stamp / 1000, UTC) if stamp else None
                         yield LogRecord(names[tp.topic], rec.key, rec.value, received)
-            if len(ends) == len(parts) and all(consumer.position(tp) >= ends[tp] for tp in parts):
+            short = [tp for tp in parts if tp not in ends or _before(consumer, tp, ends[tp])]
+            if not short:
                 return
+            if time.monotonic() - quiet_since > idle_s:
+                where = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in short[:5])
+                raise IncompleteRead(
+                    f"{len(short)} partition(s) not read to their end after {idle_s:.0f} s "
+                    f"without a record: {where}"
+                )
     finally:
         consumer.close()
+
+
+def _before(consumer: KafkaConsumer, tp: TopicPartition, end: int) -> bool:
+    """Whether the read of ``tp`` is short of ``end`` (or its position is unknown yet)."""
+    position = consumer.position(tp, timeout_ms=100)  # unbounded, it may wait for ever
+    return position is None or position < end
 
 
 @dataclass
