@@ -30,13 +30,13 @@ def test_state_survives_a_restart_in_the_same_group(system: System) -> None:
         who = f"SS-{n + 1:04d}"
         system.send(t.locations, who.encode(), fix(1, who, now - 60 * M, SOUTH_IN))
     system.send(t.locations, b"SS-0003", fix(2, "SS-0003", now - 40 * M, FAR_OUT))
-    [(alert_id, _)] = system.wait_for("the alert", lambda: transitions(system, "SS-0003"))
+    [(alert_id, _)] = system.wait_for("the alert", lambda: transitions(system, "SS-0003"), 90)
     time.sleep(2)  # the changelog is written
     system.stop_workers()
     system.start_worker()  # the same consumer group: the table is recovered
     system.send(t.locations, b"SS-0003", fix(3, "SS-0003", now - 30 * M, FAR_OUT))
     system.send(t.locations, b"SS-0003", fix(4, "SS-0003", now - 10 * M, SOUTH_IN))
-    steps = system.wait_for(
-        "the resolution", lambda: len(s := transitions(system, "SS-0003")) >= 2 and s
+    steps = system.wait_for(  # a loaded machine: the restart's recovery and join take long
+        "the resolution", lambda: len(s := transitions(system, "SS-0003")) >= 2 and s, 90
     )
     assert steps == [(alert_id, "opened"), (alert_id, "resolved")]
