@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from models.localtime import Span, in_hours, local
@@ -68,8 +68,9 @@ class PositioningWindow:
     @classmethod
     def of(cls, days: Span, revoked_at: datetime | None = None) -> PositioningWindow:
         """The window of an approval's days (``days.key``: its id), cut at a revocation."""
+        starts = days.start().astimezone(UTC)  # in UTC, as event times are: cheap to compare
         ends = days.end() if revoked_at is None else min(days.end(), revoked_at)
-        return cls(days.key, days.start(), max(ends, days.start()))
+        return cls(days.key, starts, max(ends, starts).astimezone(UTC))
 
     def covers(self, when: datetime) -> bool:
         return self.starts_at <= when < self.ends_at

@@ -96,6 +96,8 @@ def test_an_approval_is_recorded_audited_and_read_by_the_workers(engine: Engine)
     assert audit_actions(engine) == [("cy", "positioning.approve", made["id"])]
     [window] = load_registry(engine).positioning["SS-9001"]
     assert (window.starts_at, window.ends_at) == (midnight(first), midnight(first + 21 * DAY))
+    # local midnights held in UTC, as event times are: compared without time-zone arithmetic
+    assert window.starts_at.tzinfo is window.ends_at.tzinfo is UTC
 
 
 @pytest.mark.parametrize(
