@@ -6,6 +6,8 @@ import random
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from alerts.clock import SystemClock
 from ccwatch.seed import seed
 from models.db import make_engine, migrate
@@ -50,11 +52,18 @@ def rebuild(url: str, records: list[LogRecord]) -> MonthlyReport:
     return build_report(engine, "2026-11")
 
 
+@pytest.fixture(scope="module")
+def in_order(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[LogRecord], MonthlyReport]:
+    """A month's log and its report rebuilt in order on SQLite: built once, for both backends."""
+    work = tmp_path_factory.mktemp("in-order")
+    records = list(read_log(month_log(work)))
+    return records, rebuild(f"sqlite:///{work / 'first.db'}", records)
+
+
 def test_replay_in_any_order_on_any_backend_is_byte_identical(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, in_order: tuple[list[LogRecord], MonthlyReport]
 ) -> None:
-    records = list(read_log(month_log(tmp_path)))
-    first = rebuild(f"sqlite:///{tmp_path / 'first.db'}", records)
+    records, first = in_order
     shuffled = random.Random(2026).sample(records, len(records))
     second = rebuild(database_url, shuffled)
     assert csv_text(first) == csv_text(second)

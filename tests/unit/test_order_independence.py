@@ -36,6 +36,7 @@ from models.values import Days, OrderRef
 from scoring.rules import load_ruleset
 from streams.pipeline import EMPTY_STATE, Outcome, Pipeline, SubjectState
 from streams.replay import LogRecord, replay
+from tests.examples import examples
 from tests.factories import T0, registry, signed
 
 M = timedelta(minutes=1)
@@ -279,7 +280,7 @@ def officers(alerts: list[AlertEvent], rnd: random.Random) -> list[AlertAction]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=examples(short=50, thorough=200),
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -295,7 +296,11 @@ def test_shuffled_delivery_gives_the_alerts_of_in_order_delivery(day: list[Any],
     assert signature(worker(delivered(day, actions, rnd))) == expected
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(short=25, thorough=100),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(day=days(), seed=st.integers(0, 2**32 - 1))
 def test_replay_in_any_arrival_order_gives_the_same_alerts(day: list[Any], seed: int) -> None:
     shuffled = random.Random(seed).sample(day, len(day))
