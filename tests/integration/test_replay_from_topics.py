@@ -58,11 +58,17 @@ def replayed(system: System, n: int) -> tuple[set[tuple[str, str, str]], set[str
 
 def test_replay_from_the_topics_gives_the_live_alerts_and_entries(system: System) -> None:
     t = system.settings.topics
+    # The day's records are stamped as reaching Kafka on that day (CreateTime), so they must
+    # be on the broker before a tick passes them, as on-time records are: sent to a worker
+    # already ticking, they would be applied in arrival order, after ticks had judged
+    # silence between them (a false signal_lost that in-order replay rightly never opens).
+    system.stop_workers()
     send_events(
         make_producer(system.settings.kafka_bootstrap),
         t,
         simulate_days(SOME_DAY, 1, keys=keyring()),
     )
+    system.start_worker()
     opened = system.wait_for(
         "the absconder's alert",
         lambda: [a for a in decided(system.engine)[0] if a[1] == "out_of_bounds"],
